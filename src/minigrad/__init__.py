@@ -1,0 +1,7 @@
+"""minigrad: a small deep-learning framework you can read in an afternoon."""
+
+from . import autograd  # first: it defines Function, which tensor's ops build on
+from .autograd import is_grad_enabled, no_grad
+from .tensor import Tensor, concat, stack
+
+__version__ = "0.1.0"

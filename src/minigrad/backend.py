@@ -1,0 +1,83 @@
+"""Array backends: numpy on the CPU, CuPy on an NVIDIA GPU.
+
+Every op body is written once against an "array module" ``xp`` that is either
+``numpy`` or ``cupy``; ``get_array_module`` picks it from the arrays at hand.
+CuPy is imported lazily so that importing minigrad never needs it.
+"""
+
+import numpy as np
+
+from .errors import DeviceError
+
+DEVICES = ("cpu", "cuda")
+
+_cupy = None  # the cupy module once it has been imported successfully
+
+
+def _import_cupy():
+    """Import CuPy and check a GPU is visible, or raise one clear DeviceError."""
+    global _cupy
+    if _cupy is not None:
+        return _cupy
+    try:
+        import cupy
+    except ImportError:
+        raise DeviceError(
+            "device 'cuda' needs CuPy, which is not installed.",
+            hint="Install it with: pip install 'minigrad[cuda]'  (or use device 'cpu').",
+        ) from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CuPy raises its own runtime error types
+        raise DeviceError(f"device 'cuda' is not usable: {exc}", hint="Use device 'cpu'.") from None
+    if count == 0:
+        raise DeviceError("device 'cuda' was asked for, but no GPU is visible.", hint="Use device 'cpu'.")
+    _cupy = cupy
+    return cupy
+
+
+def check_device(device: str) -> str:
+    """Return ``device`` if it names a known device, else raise DeviceError."""
+    if device not in DEVICES:
+        raise DeviceError(f"unknown device {device!r}.", hint="Use one of: cpu, cuda.")
+    if device == "cuda":
+        _import_cupy()
+    return device
+
+
+def get_array_module(array):
+    """Return the module (numpy or cupy) that owns ``array``."""
+    if isinstance(array, np.ndarray) or _cupy is None:
+        return np
+    return _cupy.get_array_module(array)
+
+
+def device_of(array) -> str:
+    """Name the device an array lives on."""
+    return "cpu" if isinstance(array, (np.ndarray, np.generic)) else "cuda"
+
+
+def to_device(array, device: str):
+    """Move an array to ``device``, returning it unchanged if it is already there."""
+    check_device(device)
+    if device == device_of(array):
+        return array
+    if device == "cuda":
+        return _import_cupy().asarray(array)
+    return array.get()
+
+
+def to_numpy(array) -> np.ndarray:
+    """A numpy array holding the values of ``array`` (copied off the GPU if needed)."""
+    return array if isinstance(array, np.ndarray) else np.asarray(array.get())
+
+
+def scatter_add(target, index, values):
+    """``target[index] += values``, adding (not overwriting) where indices repeat."""
+    if isinstance(target, np.ndarray):
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+    return target

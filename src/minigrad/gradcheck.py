@@ -1,0 +1,216 @@
+"""Checking backprop against finite differences, and the registry of cases.
+
+``gradcheck(fn, inputs)`` differentiates ``sum(fn(*inputs) * w)`` for a random
+``w`` (a non-uniform upstream gradient hides fewer bugs than ones) both ways:
+by backprop, and by central differences (f(x + eps) - f(x - eps)) / 2 eps in
+float64 for every input element. For big inputs a cheaper mode compares the
+directional derivative along a few random unit vectors instead.
+
+The registry holds one ``Case`` per op and layer configuration. The pytest
+suite and ``minigrad gradcheck`` both run exactly this list.
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .autograd import no_grad
+from .tensor import Tensor
+
+FULL_CHECK_LIMIT = 2000  # inputs with more elements get the random-direction check
+RANDOM_DIRECTIONS = 8
+
+
+class GradcheckError(AssertionError):
+    """Backprop and finite differences disagree."""
+
+
+@dataclass
+class GradcheckResult:
+    """How backprop compared with finite differences, over all inputs."""
+
+    ok: bool = True
+    max_abs_err: float = 0.0
+    max_rel_err: float = 0.0
+    message: str = ""
+
+    def __bool__(self):
+        return self.ok
+
+
+def _numeric_gradient(objective, leaf, eps):
+    """Central differences of ``objective()`` for every element of ``leaf``."""
+    values = leaf.data.reshape(-1)  # a view: editing it moves the leaf
+    grad = np.zeros(values.size)
+    for i in range(values.size):
+        original = values[i]
+        values[i] = original + eps
+        plus = objective()
+        values[i] = original - eps
+        minus = objective()
+        values[i] = original
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad.reshape(leaf.data.shape)
+
+
+def _directional_pairs(objective, leaf, analytic, eps, rng):
+    """(analytic, numeric) derivatives along random unit directions."""
+    analytic_dirs, numeric_dirs = [], []
+    original = leaf.data.copy()
+    for _ in range(RANDOM_DIRECTIONS):
+        v = rng.standard_normal(original.shape)
+        v /= np.linalg.norm(v)
+        leaf.data[...] = original + eps * v
+        plus = objective()
+        leaf.data[...] = original - eps * v
+        minus = objective()
+        leaf.data[...] = original
+        numeric_dirs.append((plus - minus) / (2 * eps))
+        analytic_dirs.append(float((analytic * v).sum()))
+    return np.array(analytic_dirs), np.array(numeric_dirs)
+
+
+def _compare(name, analytic, numeric, atol, rtol, result, what="element"):
+    """Fold one input's comparison into ``result``; name the worst element on failure."""
+    err = np.abs(analytic - numeric)
+    rel = err / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), atol)
+    result.max_abs_err = max(result.max_abs_err, float(err.max(initial=0)))
+    result.max_rel_err = max(result.max_rel_err, float(rel.max(initial=0)))
+    excess = err - (atol + rtol * np.abs(numeric))
+    if excess.size and excess.max() > 0 and result.ok:
+        worst = np.unravel_index(int(excess.argmax()), excess.shape)
+        where = ", ".join(str(int(i)) for i in worst)
+        result.ok = False
+        result.message = (
+            f"gradient of {name} is wrong at {what} [{where}]: "
+            f"backprop {analytic[worst]:.6g}, finite differences {numeric[worst]:.6g}"
+        )
+
+
+def check_leaves(compute, leaves, names, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Compare backprop with finite differences for each float64 leaf tensor.
+
+    Args:
+        compute: recomputes the output Tensor from the leaves' current data.
+        leaves: Tensors (float64, requires_grad) to differentiate; their data is
+            perturbed in place and restored.
+        names: a label per leaf for messages.
+    Returns:
+        GradcheckResult.
+    """
+    rng = np.random.default_rng(seed)
+    for leaf in leaves:
+        leaf.grad = None
+    output = compute()
+    upstream = rng.standard_normal(output.shape)
+    output.backward(upstream)
+
+    def objective():
+        with no_grad():
+            return float((compute().data * upstream).sum())
+
+    result = GradcheckResult()
+    for leaf, name in zip(leaves, names):
+        analytic = np.zeros(leaf.shape) if leaf.grad is None else np.asarray(leaf.grad.data, dtype=np.float64)
+        if leaf.data.size <= FULL_CHECK_LIMIT:
+            _compare(name, analytic, _numeric_gradient(objective, leaf, eps), atol, rtol, result)
+        else:
+            pair = _directional_pairs(objective, leaf, analytic, eps, rng)
+            _compare(name, *pair, atol, rtol, result, what="random direction")
+    return result
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
+    """Check ``fn``'s backprop against central finite differences in float64.
+
+    Args:
+        fn: takes Tensors, returns a Tensor.
+        inputs: arrays, lists or Tensors. Float inputs are checked (as float64);
+            integer inputs (indices, targets) are passed through unchecked.
+        eps: the finite-difference step.
+        atol, rtol: an element passes when |backprop - numeric| <= atol + rtol * |numeric|.
+        raise_exception: raise GradcheckError on failure instead of returning.
+    Returns:
+        GradcheckResult, true when every element passed.
+    """
+    tensors = []
+    for x in inputs:
+        array = np.asarray(x.data if isinstance(x, Tensor) else x)
+        if array.dtype.kind == "f":
+            array = array.astype(np.float64)
+        tensors.append(Tensor(array, requires_grad=array.dtype.kind == "f"))
+    leaves = [t for t in tensors if t.requires_grad]
+    names = [f"input {i}" for i, t in enumerate(tensors) if t.requires_grad]
+    result = check_leaves(lambda: fn(*tensors), leaves, names, eps, atol, rtol, seed)
+    if raise_exception and not result.ok:
+        raise GradcheckError(result.message)
+    return result
+
+
+# ---- the registry ---------------------------------------------------------------
+
+
+@dataclass
+class Trial:
+    """One concrete check: a function, its inputs, and optionally more leaves.
+
+    ``fn`` takes the inputs as Tensors. ``reference`` (plain numpy on the input
+    arrays) checks the forward values. ``parameters`` are extra float64 leaves
+    that ``fn`` reads (a layer's weights), checked like inputs.
+    """
+
+    fn: Callable
+    inputs: list
+    reference: Callable | None = None
+    parameters: list = field(default_factory=list)
+
+
+@dataclass
+class Case:
+    """A named check in the registry: ``name`` is the public op or layer it
+    covers, ``label`` tells the configuration, ``setup(rng)`` builds the Trial."""
+
+    name: str
+    label: str
+    setup: Callable[[np.random.Generator], Trial]
+
+
+@dataclass
+class CaseResult:
+    name: str
+    label: str
+    shapes: str
+    result: GradcheckResult
+
+
+def _shapes(arrays):
+    return " ".join("x".join(map(str, np.shape(a))) or "scalar" for a in arrays)
+
+
+def check_case(case: Case, seed: int = 0) -> CaseResult:
+    """Run one registry case: the forward against its reference, then the gradients."""
+    trial = case.setup(np.random.default_rng(seed))
+    arrays = [np.asarray(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in trial.inputs]
+    tensors = [Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    if trial.reference is not None:
+        with no_grad():
+            got = np.asarray(trial.fn(*tensors).data)
+        expected = trial.reference(*arrays)
+        if got.shape != np.shape(expected) or not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+            failed = GradcheckResult(ok=False, message=f"forward of {case.name} differs from its numpy reference")
+            return CaseResult(case.name, case.label, _shapes(arrays), failed)
+    leaves = [t for t in tensors if t.requires_grad] + list(trial.parameters)
+    names = [f"input {i}" for i, t in enumerate(tensors) if t.requires_grad]
+    names += [f"parameter {i}" for i in range(len(trial.parameters))]
+    result = check_leaves(lambda: trial.fn(*tensors), leaves, names, seed=seed)
+    return CaseResult(case.name, case.label, _shapes(arrays), result)
+
+
+def all_cases() -> list[Case]:
+    """Every registered case: the ops' and then the layers'."""
+    from .ops.cases import CASES as op_cases
+
+    from .nn.cases import CASES as layer_cases
+
+    return list(op_cases) + list(layer_cases)

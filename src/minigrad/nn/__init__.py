@@ -1,0 +1,1 @@
+"""Layers: Modules that own parameters."""

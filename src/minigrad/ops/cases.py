@@ -1,0 +1,135 @@
+"""The gradcheck registry's op cases: valid-domain inputs, broadcasting shapes,
+and a plain-numpy reference for each forward.
+
+Both ``tests/test_gradcheck_registry.py`` and ``minigrad gradcheck`` run this list.
+"""
+
+import numpy as np
+
+from ..functional import linear
+from ..gradcheck import Case, Trial
+from ..tensor import concat, stack
+
+
+def normal(*shape):
+    return lambda rng: rng.standard_normal(shape)
+
+
+def positive(*shape):
+    return lambda rng: rng.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(*shape):
+    """Values at least 0.1 from 0, where relu's kink would fool finite differences."""
+    return lambda rng: rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 2.0, shape)
+
+
+def integers(high, *shape):
+    return lambda rng: rng.integers(0, high, shape)
+
+
+def fixed(array):
+    return lambda rng: np.asarray(array)
+
+
+def case(name, label, fn, makers, reference=None):
+    """A registry case whose inputs come from ``makers`` (one per input)."""
+    return Case(name, label, lambda rng: Trial(fn, [make(rng) for make in makers], reference))
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _cross_entropy(logits, targets, ignore=None):
+    logp = np.log(_softmax(logits, -1)).reshape(-1, logits.shape[-1])
+    t = targets.reshape(-1)
+    keep = np.ones_like(t, dtype=bool) if ignore is None else t != ignore
+    return -logp[np.arange(len(t))[keep], t[keep]].mean()
+
+
+def _reduction_cases(name, method, reference):
+    cases = [case(name, "all", lambda x: getattr(x, method)(), [normal(2, 3, 4)], lambda x: reference(x, axis=None))]
+    for dim in (0, 1, 2, -1):
+        for keepdim in (False, True):
+            cases.append(case(
+                name, f"dim={dim} keepdim={keepdim}",
+                lambda x, d=dim, k=keepdim: getattr(x, method)(d, keepdim=k),
+                [normal(2, 3, 4)],
+                lambda x, d=dim, k=keepdim: reference(x, axis=d, keepdims=k),
+            ))
+    return cases
+
+
+CASES = [
+    case("add", "(3,1)+(1,4)", lambda a, b: a + b, [normal(3, 1), normal(1, 4)], np.add),
+    case("add", "(5,4)+(4,)", lambda a, b: a + b, [normal(5, 4), normal(4)], np.add),
+    case("add", "scalar+tensor", lambda a: 2.5 + a, [normal(3, 2)], lambda a: 2.5 + a),
+    case("add", "tensor+scalar", lambda a: a + 2.5, [normal(3, 2)], lambda a: a + 2.5),
+    case("sub", "(3,1)-(1,4)", lambda a, b: a - b, [normal(3, 1), normal(1, 4)], np.subtract),
+    case("sub", "scalar-tensor", lambda a: 1.0 - a, [normal(4)], lambda a: 1.0 - a),
+    case("mul", "(5,4)*(4,)", lambda a, b: a * b, [normal(5, 4), normal(4)], np.multiply),
+    case("mul", "scalar*tensor", lambda a: 3.0 * a, [normal(2, 3)], lambda a: 3.0 * a),
+    case("mul", "same tensor twice", lambda a: a * a, [normal(3, 3)], lambda a: a * a),
+    case("div", "(3,4)/(4,)", lambda a, b: a / b, [normal(3, 4), positive(4)], np.divide),
+    case("div", "scalar/tensor", lambda a: 1.0 / a, [positive(5)], lambda a: 1.0 / a),
+    case("neg", "(3,4)", lambda a: -a, [normal(3, 4)], np.negative),
+    case("pow", "x**3", lambda a: a**3, [normal(3, 4)], lambda a: a**3),
+    case("pow", "x**0.5", lambda a: a**0.5, [positive(3, 4)], np.sqrt),
+    case("matmul", "(2,3,4)@(4,5)", lambda a, b: a @ b, [normal(2, 3, 4), normal(4, 5)], np.matmul),
+    case("matmul", "(2,3,4)@(2,4,5)", lambda a, b: a @ b, [normal(2, 3, 4), normal(2, 4, 5)], np.matmul),
+    case("matmul", "(3,4)@(4,)", lambda a, b: a @ b, [normal(3, 4), normal(4)], np.matmul),
+    case("matmul", "(4,)@(4,5)", lambda a, b: a.mm(b), [normal(4), normal(4, 5)], np.matmul),
+    case("matmul", "(4,)@(4,)", lambda a, b: a @ b, [normal(4), normal(4)], np.matmul),
+    case("linear", "(5,3)x(3,4)+(4,)", lambda x, w, b: linear(x, w, b), [normal(5, 3), normal(3, 4), normal(4)],
+         lambda x, w, b: x @ w + b),
+    case("linear", "(2,5,3)x(3,4)+(4,)", lambda x, w, b: linear(x, w, b), [normal(2, 5, 3), normal(3, 4), normal(4)],
+         lambda x, w, b: x @ w + b),
+    case("linear", "no bias", lambda x, w: linear(x, w), [normal(5, 3), normal(3, 4)], np.matmul),
+    case("transpose", "axes (2,0,1)", lambda a: a.transpose(2, 0, 1), [normal(2, 3, 4)],
+         lambda a: a.transpose(2, 0, 1)),
+    case("transpose", ".T", lambda a: a.T, [normal(3, 5)], lambda a: a.T),
+    case("reshape", "(2,3,4)->(6,4)", lambda a: a.reshape(6, 4), [normal(2, 3, 4)], lambda a: a.reshape(6, 4)),
+    case("expand", "dim=0 copies=3", lambda a: a.expand(0, 3), [normal(4)], lambda a: np.stack([a] * 3, 0)),
+    case("expand", "dim=1 copies=2", lambda a: a.expand(1, 2), [normal(3, 4)], lambda a: np.stack([a] * 2, 1)),
+    case("broadcast_to", "(3,1)->(2,3,4)", lambda a: a.broadcast_to(2, 3, 4), [normal(3, 1)],
+         lambda a: np.broadcast_to(a, (2, 3, 4))),
+    case("getitem", "slices", lambda a: a[1:, ::2], [normal(4, 5)], lambda a: a[1:, ::2]),
+    case("getitem", "repeated integer rows", lambda a: a[np.array([0, 2, 0, 0])], [normal(3, 4)],
+         lambda a: a[[0, 2, 0, 0]]),
+    case("getitem", "mixed index", lambda a: a[1, np.array([0, 0, 3])], [normal(3, 4)], lambda a: a[1, [0, 0, 3]]),
+    case("index_select", "5x3 rows [[1,2,3],[2,3,4]]", lambda w, i: w.index_select(i),
+         [normal(5, 3), fixed([[1, 2, 3], [2, 3, 4]])], lambda w, i: w[i]),
+    case("concat", "dim=0", lambda a, b: concat([a, b], 0), [normal(2, 3), normal(4, 3)],
+         lambda a, b: np.concatenate([a, b], 0)),
+    case("concat", "dim=1, three inputs", lambda a, b, c: concat([a, b, c], dim=1),
+         [normal(2, 3), normal(2, 1), normal(2, 2)], lambda a, b, c: np.concatenate([a, b, c], 1)),
+    case("stack", "dim=1", lambda a, b: stack([a, b], dim=1), [normal(2, 3), normal(2, 3)],
+         lambda a, b: np.stack([a, b], 1)),
+    *_reduction_cases("sum", "sum", np.sum),
+    *_reduction_cases("mean", "mean", np.mean),
+    case("max", "dim=1", lambda a: a.max(1), [normal(3, 5)], lambda a: a.max(1)),
+    case("max", "dim=0 keepdim", lambda a: a.max(0, keepdim=True), [normal(3, 5)], lambda a: a.max(0, keepdims=True)),
+    case("max", "all", lambda a: a.max(), [normal(3, 5)], lambda a: a.max()),
+    case("exp", "(3,4)", lambda a: a.exp(), [normal(3, 4)], np.exp),
+    case("log", "(3,4) positive", lambda a: a.log(), [positive(3, 4)], np.log),
+    case("tanh", "(3,4)", lambda a: a.tanh(), [normal(3, 4)], np.tanh),
+    case("sigmoid", "(3,4)", lambda a: a.sigmoid(), [normal(3, 4)], lambda a: 1 / (1 + np.exp(-a))),
+    case("relu", "(3,4) away from 0", lambda a: a.relu(), [away_from_zero(3, 4)], lambda a: np.maximum(a, 0)),
+    case("softmax", "dim=-1", lambda a: a.softmax(), [normal(3, 5)], lambda a: _softmax(a, -1)),
+    case("softmax", "dim=0", lambda a: a.softmax(0), [normal(3, 5)], lambda a: _softmax(a, 0)),
+    case("log_softmax", "dim=-1", lambda a: a.log_softmax(), [normal(3, 5)], lambda a: np.log(_softmax(a, -1))),
+    case("log_softmax", "dim=1 of 3-D", lambda a: a.log_softmax(1), [normal(2, 3, 4)],
+         lambda a: np.log(_softmax(a, 1))),
+    case("cross_entropy", "(6,5) logits", lambda x, t: x.cross_entropy(t), [normal(6, 5), integers(5, 6)],
+         _cross_entropy),
+    case("cross_entropy", "(2,3,5) logits", lambda x, t: x.cross_entropy(t), [normal(2, 3, 5), integers(5, 2, 3)],
+         _cross_entropy),
+    case("cross_entropy", "ignore_index=0", lambda x, t: x.cross_entropy(t, ignore_index=0),
+         [normal(6, 4), fixed([0, 1, 2, 0, 3, 1])], lambda x, t: _cross_entropy(x, t, ignore=0)),
+    case("mse", "mean", lambda p, t: p.mse(t), [normal(4, 3), normal(4, 3)], lambda p, t: ((p - t) ** 2).mean()),
+    case("mse", "sum", lambda p, t: p.mse(t, reduction="sum"), [normal(4, 1), normal(4, 1)],
+         lambda p, t: ((p - t) ** 2).sum()),
+]
+
