@@ -212,5 +212,6 @@ def all_cases() -> list[Case]:
     from .ops.cases import CASES as op_cases
 
     from .nn.cases import CASES as layer_cases
+    from .nn.recurrent_cases import CASES as recurrent_cases
 
-    return list(op_cases) + list(layer_cases)
+    return list(op_cases) + list(layer_cases) + list(recurrent_cases)

@@ -1,0 +1,3 @@
+"""Recurrent-layer gradcheck cases."""
+
+CASES = []
