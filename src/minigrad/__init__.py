@@ -4,4 +4,21 @@ from . import autograd  # first: it defines Function, which tensor's ops build o
 from .autograd import is_grad_enabled, no_grad
 from .tensor import Tensor, concat, stack
 
+from . import functional, nn, optim
+from .nn import (
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    Linear,
+    Module,
+    MSELoss,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+from .optim import SGD, Adam, clip_grad_norm
+from .serialization import load, save
+
 __version__ = "0.1.0"

@@ -121,7 +121,7 @@ def _accumulate_leaf(leaf, grad):
         grad = grad.astype(leaf.data.dtype)
     if leaf.grad is None:
         # A copy, because the same array may have been handed to other tensors.
-        leaf.grad = Tensor(grad.copy())
+        leaf.grad = Tensor._from_op(grad.copy(), None)
     else:
         leaf.grad.data += grad
 

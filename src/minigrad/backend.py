@@ -69,7 +69,11 @@ def to_device(array, device: str):
 
 def to_numpy(array) -> np.ndarray:
     """A numpy array holding the values of ``array`` (copied off the GPU if needed)."""
-    return array if isinstance(array, np.ndarray) else np.asarray(array.get())
+    if isinstance(array, np.ndarray):
+        return array
+    if isinstance(array, np.generic):  # numpy reductions to one value return a scalar, not an array
+        return np.asarray(array)
+    return np.asarray(array.get())
 
 
 def scatter_add(target, index, values):

@@ -141,7 +141,8 @@ class Tensor:
             grad = xp.ones_like(self.data)
         else:
             grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
-            grad = xp.broadcast_to(grad, self.data.shape)
+            if grad.shape != self.data.shape:
+                grad = xp.broadcast_to(grad, self.data.shape)
         if not self.requires_grad:
             return
         autograd.backward(self, grad, retain_graph)

@@ -1,9 +1,41 @@
-"""Feed-forward layers."""
+"""Feed-forward layers: Linear, Embedding, the activations, Dropout, and
+Sequential to chain them."""
 
 import numpy as np
 
 from .. import functional as F
+from ..backend import get_array_module
+from ..errors import MinigradError
+from ..tensor import Tensor
 from .module import Module, Parameter
+
+
+class LayerError(MinigradError, ValueError):
+    """A layer or loss was given a setting or an input it cannot use."""
+
+
+def as_tensor(x) -> Tensor:
+    """``x`` as a Tensor (arrays and lists are wrapped, Tensors kept)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def as_indices(x):
+    """The integer array of ids or class labels held by ``x``.
+
+    Float values that are whole numbers are accepted and cast:
+    ``Tensor([1, 2], autograd=True)`` stores its ids as float32, because asking
+    for a gradient marks a list of ints as values.
+    """
+    array = x.data if isinstance(x, Tensor) else x
+    if not hasattr(array, "dtype"):
+        array = np.asarray(array)
+    if array.dtype.kind in "iu":
+        return array
+    xp = get_array_module(array)
+    if array.dtype.kind == "f" and bool(xp.all(array == xp.round(array))):
+        return array.astype(np.int64)
+    raise LayerError(f"expected integer ids, got an array of dtype {array.dtype}.",
+                     hint="Pass word ids or class labels as an integer array.")
 
 
 class Linear(Module):
@@ -11,6 +43,11 @@ class Linear(Module):
 
     Initialised as in the lesson: W ~ normal * sqrt(2 / n_inputs) (He), b = 0.
     The bias is added inside the same fused op as the product.
+
+    Args:
+        n_inputs: features per input row.
+        n_outputs: features per output row.
+        bias: learn a bias (default True).
     """
 
     def __init__(self, n_inputs, n_outputs, bias=True):
@@ -20,4 +57,106 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(n_outputs), dtype=np.float32) if bias else None
 
     def forward(self, input):
+        input = as_tensor(input)
+        if input.dtype.kind != "f":
+            # The lesson feeds 0/1 integer features; numpy would make int @ float32
+            # a float64 product, so cast to the weight's dtype instead.
+            input = Tensor(input.data.astype(self.weight.dtype))
         return F.linear(input, self.weight, self.bias)
+
+
+class Embedding(Module):
+    """A lookup table: row ``i`` of ``weight`` is the vector of id ``i``.
+
+    Initialised as in the lesson (a word2vec convention):
+    weight = (uniform[0, 1) - 0.5) / dim, stored as float32.
+
+    Args:
+        vocab_size: number of ids (rows).
+        dim: length of each vector.
+    """
+
+    def __init__(self, vocab_size, dim):
+        self.vocab_size, self.dim = vocab_size, dim
+        self.weight = Parameter((np.random.rand(vocab_size, dim) - 0.5) / dim, dtype=np.float32)
+
+    def forward(self, input):
+        """Vectors of the integer ids in ``input``: shape ``input.shape + (dim,)``."""
+        return F.embedding(self.weight, as_indices(input))
+
+
+class Tanh(Module):
+    """y = tanh(x), elementwise."""
+
+    def forward(self, input):
+        return input.tanh()
+
+
+class Sigmoid(Module):
+    """y = 1 / (1 + e^-x), elementwise."""
+
+    def forward(self, input):
+        return input.sigmoid()
+
+
+class ReLU(Module):
+    """y = max(x, 0), elementwise."""
+
+    def forward(self, input):
+        return input.relu()
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode each element is zeroed with
+    probability ``p`` and the survivors are scaled by 1 / (1 - p), so the
+    expected value is unchanged and evaluation needs no rescaling. In
+    evaluation mode (``model.eval()``) it passes its input through.
+
+    Args:
+        p: probability of zeroing an element, in [0, 1).
+    """
+
+    def __init__(self, p=0.5):
+        if not 0.0 <= p < 1.0:
+            raise LayerError(f"dropout probability must be in [0, 1), not {p}.")
+        self.p = p
+
+    def forward(self, input):
+        if not self.training or self.p == 0.0:
+            return input
+        xp = get_array_module(input.data)
+        mask = (xp.random.rand(*input.shape) >= self.p).astype(input.dtype)
+        mask *= 1.0 / (1.0 - self.p)
+        return input * mask
+
+
+class Sequential(Module):
+    """Layers applied one after another: ``Sequential([Linear(2, 3), Tanh()])``.
+
+    Args:
+        layers: the layers, in order (more can be appended with ``add``).
+    """
+
+    def __init__(self, layers=None):
+        # A fresh list: the lesson's ``layers=list()`` default shared one list
+        # between every Sequential built without arguments.
+        self.layers = list(layers) if layers is not None else []
+
+    def add(self, layer):
+        """Append ``layer`` to the end of the chain."""
+        self.layers.append(layer)
+        return self
+
+    def forward(self, input):
+        for layer in self.layers:
+            input = layer.forward(input)
+        return input
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)

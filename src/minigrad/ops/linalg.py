@@ -21,6 +21,8 @@ class MatMul(Function):
     def backward(self, gy):
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
+        if a.ndim > 1 and b.ndim > 1:  # the common case, without the 1-D bookkeeping below
+            return (gy @ _swap_last(b) if need_a else None), (_swap_last(a) @ gy if need_b else None)
         # Give 1-D operands (and the gradient) back the axis matmul dropped.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

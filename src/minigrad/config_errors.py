@@ -1,0 +1,214 @@
+"""Reading a YAML run file, and turning what is wrong with it into one clear message.
+
+``config.load_config`` uses these; each problem becomes a ``ConfigError``
+that names the file and the field (``model.layers[2].type``), says what was
+expected and, for a misspelt name, suggests the closest valid one.
+"""
+
+import difflib
+import re
+import types
+from pathlib import Path
+from typing import Annotated, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel
+
+from .errors import ConfigError
+
+# ---- reading YAML ------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with two fixes for hand-written files: ``1e-3`` is a number
+    (YAML 1.1 reads it as text unless written ``1.0e-3``), and a key given
+    twice is an error instead of the last one silently winning."""
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                              re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
+                              list("-+0123456789."))
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, (str, int, float, bool)) and key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} appears twice",
+                                                    key_node.start_mark)
+        seen.add(key if isinstance(key, (str, int, float, bool)) else id(key_node))
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path):
+    """The top-level mapping of a YAML file; any problem raises ``ConfigError``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}",
+                          "Give the path of a YAML run file, e.g. configs/babi_rnn.yaml.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        raw = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if raw is None:
+        raise ConfigError(f"{path}: the file is empty",
+                          "A run file needs data, model and optimizer sections; see configs/.")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (name, device, data, model, "
+                          f"loss, optimizer, train) at the top level, got {_kind(raw)}")
+    return raw
+
+
+def _kind(value):
+    return {dict: "a mapping", list: "a list", str: "text"}.get(type(value), type(value).__name__)
+
+
+# ---- explaining validation errors -------------------------------------------------------
+
+
+def describe_errors(errors, root, overridden=()):
+    """One line for the first problem in pydantic's ``ValidationError.errors()``, and a hint.
+
+    Args:
+        errors: ``ValidationError.errors()`` from validating against ``root``.
+        root: the pydantic model validated (``RunConfig``).
+        overridden: dotted paths whose values came from overrides, not the file.
+    Returns:
+        ``(message, hint)``; hint may be None.
+
+    An unknown key is reported before anything else, since a misspelt key
+    also makes the right one look missing. A value that fails every member
+    of a union gives one error per member; those share a field path and are
+    reported together.
+    """
+    errors = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
+    paths = [_walk(e["loc"], root)[0] for e in errors]
+    first = [e for e, p in zip(errors, paths) if p == paths[0]]
+    path, section, annotation = _walk(first[0]["loc"], root)
+    message, hint = _explain(first, path, section, annotation)
+    if re.sub(r"\[\d+\]", "", path) in overridden:
+        message += " (set by an override)"
+    others = len(set(paths)) - 1
+    if others:
+        message += f" (and {others} more problem{'s' if others > 1 else ''})"
+    return message, hint
+
+
+def _explain(errors, path, section, annotation):
+    """Message and hint for the errors at one field path."""
+    e = errors[0]
+    kind, got = e["type"], e.get("input")
+    if kind == "extra_forbidden":
+        key, names = str(e["loc"][-1]), list(section.model_fields) if section else []
+        return (f"{path}: unknown key{_did_you_mean(key, names)}",
+                f"Valid keys here: {', '.join(names)}." if names else None)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _explain_type_tag(e, path, annotation)
+    if kind == "missing":
+        return f"{path}: missing; this field is required", None
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{path}: expected a mapping of keys to values, got {_kind(got)}", None
+    if kind == "value_error":  # our own validators' messages say it all
+        return f"{path}: {_reason(e)}", None
+    if kind == "literal_error" and len(errors) == 1:
+        choices = re.findall(r"'([^']*)'", e["ctx"]["expected"])
+        return f"{path}: expected {e['ctx']['expected']}, got {got!r}{_did_you_mean(got, choices)}", None
+    reasons = " or ".join(dict.fromkeys(_reason(err) for err in errors))
+    return f"{path}: {reasons}, got {_show(got)}", None
+
+
+def _explain_type_tag(e, path, annotation):
+    """An unknown or missing ``type`` of a layer or model: list the types there are."""
+    tags = [_tag(m) for m in _members(annotation) if _tag(m)]
+    what = "layer" if path.endswith("]") else "model"
+    if not isinstance(e.get("input"), dict):
+        return f"{path}: expected a mapping with a 'type' key, got {_kind(e.get('input'))}", None
+    tag = e.get("ctx", {}).get("tag")
+    if tag is None:
+        return f"{path}.type: missing; every {what} needs one", f"Types: {', '.join(tags)}."
+    return (f"{path}.type: unknown {what} type {tag!r}{_did_you_mean(tag, tags)}",
+            f"Types: {', '.join(tags)}.")
+
+
+def _reason(error):
+    """Pydantic's 'Input should be ...' as 'should be ...'; our own checks' text as is."""
+    msg = error["msg"]
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
+    return msg.replace("Input should", "should", 1)
+
+
+def _did_you_mean(word, choices):
+    """'; did you mean 'lr'?' for the closest choice (ignoring case), or ''."""
+    if not isinstance(word, str):
+        return ""
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+
+
+def _show(value):
+    if isinstance(value, (dict, list)):
+        return _kind(value)
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ---- following an error location through the schema ----------------------------------
+
+
+def _walk(loc, root):
+    """Turn pydantic's location tuple into ``model.layers[2].type``.
+
+    Pydantic puts a discriminated union's tag (``'recurrent'``, ``'Linear'``)
+    and a plain union's member label (``'int'``) into the location; those are
+    not keys the user wrote, so they are dropped. Also returns the section
+    class holding the last key and the annotation found there.
+    """
+    annotation, section, path = root, None, ""
+    for key in loc:
+        members = _members(annotation)
+        if isinstance(key, int):
+            lists = [m for m in members if get_origin(m) is list]
+            annotation, path = (get_args(lists[0])[0] if lists else None), f"{path}[{key}]"
+            continue
+        tagged = [m for m in members if _tag(m) == key]
+        models = tagged or [m for m in members if _is_section(m)]
+        if tagged or not models:
+            annotation = tagged[0] if tagged else None
+            continue
+        section = models[0]
+        field = section.model_fields.get(key)
+        annotation, path = (field.annotation if field else None), f"{path}.{key}" if path else key
+    return path or "(top level)", section, annotation
+
+
+def _members(annotation):
+    """The alternatives of a (possibly Annotated or Optional) type."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [_members(a)[0] for a in get_args(annotation)]
+    return [annotation]
+
+
+def _is_section(annotation):
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _tag(annotation):
+    """The ``type`` value that selects a section in a discriminated union, if it has one."""
+    if _is_section(annotation) and "type" in annotation.model_fields:
+        return get_args(annotation.model_fields["type"].annotation)[0]
+    return None

@@ -1,0 +1,25 @@
+"""bAbI data: parsing task files, the vocabulary, and batches of word ids.
+
+Typical use::
+
+    from minigrad.data import build_datasets
+    train, test, vocab = build_datasets(config.data)
+    rng = numpy.random.default_rng(config.train.seed)
+    for epoch in range(epochs):
+        for inputs, targets in train.batches(batch_size, rng):   # mode: lm
+            ...
+"""
+
+from .babi import (Question, Sentence, Story, data_dir, load_stories, load_task, parse_stories,
+                   resolve_task, task_names, tokenize)
+from .batching import (Datasets, LMBatch, LMDataset, QABatch, QADataset, QAExample,
+                       build_datasets, build_vocabulary, encode_context, encode_qa, pad)
+from .vocab import PAD, PAD_ID, UNK, UNK_ID, Vocabulary
+
+__all__ = [
+    "Question", "Sentence", "Story", "data_dir", "load_stories", "load_task", "parse_stories",
+    "resolve_task", "task_names", "tokenize",
+    "Datasets", "LMBatch", "LMDataset", "QABatch", "QADataset", "QAExample",
+    "build_datasets", "build_vocabulary", "encode_context", "encode_qa", "pad",
+    "PAD", "PAD_ID", "UNK", "UNK_ID", "Vocabulary",
+]

@@ -1,0 +1,253 @@
+"""Turn stories into padded batches of word ids, one batch at a time.
+
+There are two ways to learn from a task (the ``mode`` of a run):
+
+``lm``
+    Next-word prediction, the lesson's experiment. Every line of the file
+    (statements, and questions without their answers) is one sequence; a
+    batch is ``(inputs, targets)`` of shape (batch, time) with ``targets``
+    the inputs shifted left by one. Rows are padded on the **right** with
+    ``<pad>`` = 0, which the loss skips (``ignore_index=0``). A recurrent
+    model reads left to right, so padding after the words never changes
+    what it computes at a real word: the output after ``mary moved to the``
+    is the same in a padded batch as for that context alone, and predicting
+    the next word is simply "feed the context, read the last output".
+
+``qa``
+    Question answering. Each question becomes one example: the story's
+    statements before it, joined and cut to the last ``story_len`` tokens,
+    the question, and the answer's id. Stories and questions are padded on
+    the **left**, so the last time step of every row is its last real word
+    and an encoder can take its final state without a mask.
+
+Batches are produced lazily from lists of id sequences; the order is
+shuffled with a ``numpy.random.Generator`` the caller owns, so one generator
+seeded with the run's seed gives the same order every run and a new order
+every epoch.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import DataError
+from .babi import load_task, tokenize
+from .vocab import PAD_ID, Vocabulary
+
+ID_DTYPE = np.int64
+_SENTENCE_END = {".", "!", "?"}
+
+
+class LMBatch(NamedTuple):
+    """Next-word batch: ``targets[:, t]`` is the word after ``inputs[:, t]``."""
+
+    inputs: np.ndarray  # (batch, time) int
+    targets: np.ndarray  # (batch, time) int, 0 where padded
+
+
+class QABatch(NamedTuple):
+    """Question-answering batch."""
+
+    stories: np.ndarray  # (batch, story_len) int, left-padded
+    questions: np.ndarray  # (batch, question_len) int, left-padded
+    answers: np.ndarray  # (batch,) int
+
+
+class QAExample(NamedTuple):
+    """One question as ids: its story (the statements before it), itself, its answer."""
+
+    story: list
+    question: list
+    answer: int
+
+
+# ---- from stories to id sequences ------------------------------------------------------
+
+
+def build_vocabulary(stories, mode):
+    """The vocabulary of a task's training stories; in ``qa`` mode the answers are words too."""
+    def token_lists():
+        for story in stories:
+            for line in story.lines():
+                yield line.tokens
+            if mode == "qa":
+                yield [q.answer for q in story.questions]
+    return Vocabulary.build(token_lists())
+
+
+def lm_sequences(stories, vocab, max_len=None):
+    """Each line's ids, in file order, cut to its first ``max_len`` tokens if given."""
+    return [vocab.encode(line.tokens[:max_len]) for story in stories for line in story.lines()]
+
+
+def qa_examples(stories, vocab, story_len=None, question_len=None):
+    """One ``QAExample`` per question; stories and questions keep their *last* tokens."""
+    examples = []
+    for story in stories:
+        for question in story.questions:
+            context = [w for s in story.context(question) for w in s.tokens]
+            examples.append(QAExample(vocab.encode(_last(context, story_len)),
+                                      vocab.encode(_last(question.tokens, question_len)),
+                                      vocab.encode([question.answer])[0]))
+    return examples
+
+
+def _last(tokens, n):
+    """The last ``n`` tokens (all of them when ``n`` is None)."""
+    return list(tokens) if n is None else list(tokens)[max(len(tokens) - n, 0):]
+
+
+def pad(sequences, length=None, side="right"):
+    """Stack id sequences into a (len(sequences), length) int array filled out with ``<pad>``.
+
+    ``length`` defaults to the longest sequence; a longer one is an error
+    (cut sequences before padding them).
+    """
+    length = max((len(s) for s in sequences), default=0) if length is None else length
+    out = np.full((len(sequences), length), PAD_ID, dtype=ID_DTYPE)
+    for row, seq in zip(out, sequences):
+        if len(seq) > length:
+            raise ValueError(f"a sequence of {len(seq)} ids does not fit in length {length}")
+        if side == "right":
+            row[:len(seq)] = seq
+        elif seq:  # row[length - 0:] would be the whole row
+            row[length - len(seq):] = seq
+    return out
+
+
+def _order(n, rng):
+    """Indices 0..n-1, shuffled by ``rng`` when one is given."""
+    return rng.permutation(n) if rng is not None else np.arange(n)
+
+
+def _chunks(order, batch_size, drop_last):
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    stop = len(order) - len(order) % batch_size if drop_last else len(order)
+    for start in range(0, stop, batch_size):
+        yield order[start:start + batch_size]
+
+
+# ---- datasets ------------------------------------------------------------------------
+
+
+class LMDataset:
+    """Sentences as id sequences for next-word prediction (``mode: lm``)."""
+
+    def __init__(self, sequences):
+        # A one-word line has no next word to predict.
+        self.sequences = [list(s) for s in sequences if len(s) >= 2]
+
+    @classmethod
+    def from_stories(cls, stories, vocab, max_len=None, limit=None):
+        """The first ``limit`` lines of ``stories`` (all if None), each cut to ``max_len`` tokens."""
+        return cls(lm_sequences(stories, vocab, max_len)[:limit])
+
+    def __len__(self):
+        return len(self.sequences)
+
+    def batches(self, batch_size, rng=None, drop_last=False):
+        """Yield ``LMBatch`` es of up to ``batch_size`` sentences, shuffled by ``rng`` if given.
+
+        Each batch is as long as its longest sentence minus one (the last
+        word is only a target, the first only an input).
+        """
+        for index in _chunks(_order(len(self), rng), batch_size, drop_last):
+            ids = pad([self.sequences[i] for i in index], side="right")
+            yield LMBatch(ids[:, :-1], ids[:, 1:])
+
+
+class QADataset:
+    """Questions with their stories for answering (``mode: qa``).
+
+    Every batch has the same shapes: stories (batch, ``story_len``) and
+    questions (batch, ``question_len``).
+    """
+
+    def __init__(self, examples, story_len, question_len):
+        self.examples = list(examples)
+        self.story_len, self.question_len = story_len, question_len
+
+    @classmethod
+    def from_stories(cls, stories, vocab, story_len=None, question_len=None, limit=None):
+        """The first ``limit`` questions of ``stories``.
+
+        ``story_len`` / ``question_len`` default to the longest in this data;
+        build a test set with the training set's lengths.
+        """
+        examples = qa_examples(stories, vocab, story_len, question_len)[:limit]
+        story_len = story_len or max((len(e.story) for e in examples), default=1)
+        question_len = question_len or max((len(e.question) for e in examples), default=1)
+        return cls(examples, story_len, question_len)
+
+    def __len__(self):
+        return len(self.examples)
+
+    def batches(self, batch_size, rng=None, drop_last=False):
+        """Yield ``QABatch`` es of up to ``batch_size`` questions, shuffled by ``rng`` if given."""
+        for index in _chunks(_order(len(self), rng), batch_size, drop_last):
+            chosen = [self.examples[i] for i in index]
+            yield QABatch(pad([e.story for e in chosen], self.story_len, side="left"),
+                          pad([e.question for e in chosen], self.question_len, side="left"),
+                          np.array([e.answer for e in chosen], dtype=ID_DTYPE))
+
+
+class Datasets(NamedTuple):
+    train: object  # LMDataset or QADataset
+    test: object
+    vocab: Vocabulary
+
+
+def build_datasets(data):
+    """Load a task and build its vocabulary, training and test sets.
+
+    Args:
+        data: the ``data`` section of a run config (anything with ``task``,
+            ``mode``, ``train_size``, ``test_size``, ``max_len``,
+            ``max_story_len`` and ``max_question_len`` attributes).
+    Returns:
+        ``Datasets(train, test, vocab)``; the vocabulary comes from the
+        training split only, so unseen test words become ``<unk>``.
+    """
+    train_stories, test_stories = load_task(data.task, "train"), load_task(data.task, "test")
+    vocab = build_vocabulary(train_stories, data.mode)
+    if data.mode == "lm":
+        train = LMDataset.from_stories(train_stories, vocab, data.max_len, data.train_size)
+        test = LMDataset.from_stories(test_stories, vocab, data.max_len, data.test_size)
+    else:
+        train = QADataset.from_stories(train_stories, vocab, data.max_story_len,
+                                       data.max_question_len, data.train_size)
+        test = QADataset.from_stories(test_stories, vocab, train.story_len,
+                                      train.question_len, data.test_size)
+    return Datasets(train, test, vocab)
+
+
+# ---- prediction-time encoding ----------------------------------------------------------
+
+
+def encode_context(text, vocab, unknown="error"):
+    """A context such as ``"Mary moved to the"`` as a (1, time) id array for an ``lm`` model."""
+    tokens = tokenize(text)
+    if not tokens:
+        raise DataError("the context has no words", "Give a few words, e.g. 'mary moved to the'.")
+    return np.array([vocab.encode(tokens, unknown)], dtype=ID_DTYPE)
+
+
+def encode_qa(text, vocab, story_len, question_len, unknown="error"):
+    """A story ending in a question as ``(story (1, story_len), question (1, question_len))``.
+
+    The question is the text's last sentence, which must end with ``?``:
+    ``"Mary went to the garden. Where is Mary?"``.
+    """
+    story, question = split_question(tokenize(text))
+    return (pad([vocab.encode(_last(story, story_len), unknown)], story_len, side="left"),
+            pad([vocab.encode(_last(question, question_len), unknown)], question_len, side="left"))
+
+
+def split_question(tokens):
+    """Split tokens into (story, question) where the question is the final sentence ending in ``?``."""
+    if not tokens or tokens[-1] != "?":
+        raise DataError("the text does not end with a question",
+                        "End it with a question, e.g. 'Mary went to the garden. Where is Mary?'")
+    start = max((i + 1 for i, w in enumerate(tokens[:-1]) if w in _SENTENCE_END), default=0)
+    return tokens[:start], tokens[start:]

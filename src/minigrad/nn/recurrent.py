@@ -1,0 +1,210 @@
+"""Recurrent layers: one time step at a time (cells), and a whole sequence (RNN).
+
+A cell maps (input at step t, state after step t-1) to (output at step t,
+state after step t). It has two parts:
+
+* ``step(input, state) -> (h, state)``: the recurrence itself, where ``h`` is
+  the new hidden vector (batch, n_hidden) and ``state`` whatever the next step
+  needs (``h`` again for RNNCell and GRUCell, the pair ``(h, c)`` for LSTMCell);
+* ``w_ho``, a Linear layer that reads the output off ``h``, as in the lesson.
+
+``forward`` is the two together. ``RNN`` runs cells over a (batch, time,
+features) input, stacking layers, and applies one output layer to every step.
+"""
+
+from ..backend import get_array_module
+from ..errors import MinigradError
+from ..ops import Sigmoid, Tanh
+from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden
+from ..tensor import Tensor, concat, stack
+from .layers import Linear
+from .module import Module
+
+ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh}
+
+
+class RecurrentLayerError(MinigradError, ValueError):
+    """A recurrent layer was asked for a cell type or nonlinearity it does not have."""
+
+
+def _zeros(batch_size, n_hidden, module):
+    """A zero state on the device and in the dtype of ``module``'s parameters.
+
+    It needs no gradient: nothing learns the starting state.
+    """
+    like = module.parameters()[0].data
+    return Tensor(get_array_module(like).zeros((batch_size, n_hidden), dtype=like.dtype))
+
+
+class _Cell(Module):
+    """What the three cells share: sizes, the output layer, ``forward`` and
+    ``init_hidden``. Subclasses make their weights, then call ``_add_output``."""
+
+    def __init__(self, n_inputs, n_hidden):
+        self.n_inputs, self.n_hidden = n_inputs, n_hidden
+
+    def _add_output(self, n_output):
+        # ``n_output=None`` leaves the output layer out: the output is h itself
+        # (RNN uses this for its cells and applies one output layer at the end).
+        self.n_output = n_output
+        self.w_ho = None if n_output is None else Linear(self.n_hidden, n_output)
+
+    def step(self, input, state):
+        raise NotImplementedError
+
+    def forward(self, input, hidden):
+        """(output, new state) for one time step; ``input`` is (batch, n_inputs)."""
+        h, state = self.step(input, hidden)
+        output = h if self.w_ho is None else self.w_ho(h)
+        return output, state
+
+    def init_hidden(self, batch_size=1):
+        """The state before the first step: zeros of shape (batch_size, n_hidden)."""
+        return _zeros(batch_size, self.n_hidden, self)
+
+
+class RNNCell(_Cell):
+    """The lesson's Elman cell: h' = act(x @ W_ih + b_ih + h @ W_hh + b_hh).
+
+    Args:
+        n_inputs, n_hidden, n_output: sizes of x, h and the output.
+        activation: ``"sigmoid"`` (the lesson's default) or ``"tanh"``.
+    """
+
+    def __init__(self, n_inputs, n_hidden, n_output, activation="sigmoid"):
+        if activation not in ACTIVATIONS:
+            raise RecurrentLayerError(
+                f"unknown activation {activation!r} for RNNCell.",
+                hint=f"Use one of: {', '.join(ACTIVATIONS)}.",
+            )
+        super().__init__(n_inputs, n_hidden)
+        self.activation = activation
+        self._nonlinearity = ACTIVATIONS[activation]
+        self.w_ih = Linear(n_inputs, n_hidden)
+        self.w_hh = Linear(n_hidden, n_hidden)
+        self._add_output(n_output)
+
+    def step(self, input, hidden):
+        h = self._nonlinearity.apply(self.w_ih(input) + self.w_hh(hidden))
+        return h, h
+
+
+class LSTMCell(_Cell):
+    """Long short-term memory cell.
+
+    With z = [x, h] @ W + b split into four (batch, n_hidden) blocks in the
+    order i, f, g, o (input, forget, candidate, output gates)::
+
+        c' = sigmoid(z_f) * c + sigmoid(z_i) * tanh(z_g)
+        h' = sigmoid(z_o) * tanh(c')
+
+    All four gates come from one product: ``w_gates`` maps the input and the
+    hidden vector side by side, (n_inputs + n_hidden) -> 4 n_hidden. That is
+    faster than a product for each (one matmul instead of two, and no sum),
+    and the gate arithmetic is two fused ops (``ops.recurrent``) instead of a
+    dozen small ones: at these sizes the time goes into per-op overhead.
+    The state is the pair ``(h, c)``.
+    """
+
+    def __init__(self, n_inputs, n_hidden, n_output):
+        super().__init__(n_inputs, n_hidden)
+        self.w_gates = Linear(n_inputs + n_hidden, 4 * n_hidden)
+        # Forget-gate bias 1: sigmoid(1) = 0.73, so a fresh cell keeps most of
+        # its memory from step to step and the gradient reaches early steps,
+        # instead of halving at every step as it would with bias 0.
+        self.w_gates.bias.data[n_hidden : 2 * n_hidden] = 1.0
+        self._add_output(n_output)
+
+    def step(self, input, state):
+        h, c = state
+        z = self.w_gates(concat([input, h], dim=-1))
+        c = LSTMCellState.apply(z, c)
+        h = LSTMHidden.apply(z, c)
+        return h, (h, c)
+
+    def init_hidden(self, batch_size=1):
+        """The state before the first step: the pair (h, c) of zeros."""
+        return super().init_hidden(batch_size), super().init_hidden(batch_size)
+
+
+class GRUCell(_Cell):
+    """Gated recurrent unit. With blocks r, u, n (reset, update, candidate) of
+    a = x @ W_ih + b_ih and b = h @ W_hh + b_hh::
+
+        r = sigmoid(a_r + b_r),  u = sigmoid(a_u + b_u)
+        n = tanh(a_n + r * b_n)
+        h' = (1 - u) * n + u * h
+
+    The gate arithmetic is one fused op (``ops.recurrent.GRUHidden``). Unlike
+    the LSTM's, the two products cannot be merged into one: r multiplies b_n
+    alone.
+    """
+
+    def __init__(self, n_inputs, n_hidden, n_output):
+        super().__init__(n_inputs, n_hidden)
+        self.w_ih = Linear(n_inputs, 3 * n_hidden)
+        self.w_hh = Linear(n_hidden, 3 * n_hidden)
+        self._add_output(n_output)
+
+    def step(self, input, hidden):
+        h = GRUHidden.apply(self.w_ih(input), self.w_hh(hidden), hidden)
+        return h, h
+
+
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+class RNN(Module):
+    """A stack of ``n_layers`` recurrent cells run over whole sequences.
+
+    Layer 0 reads the input; layer k > 0 reads layer k-1's hidden vectors.
+    One output layer ``w_ho`` maps the top layer's hidden vectors to outputs,
+    in a single product over all time steps.
+
+    Args:
+        cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        n_inputs, n_hidden, n_output: sizes of each input vector, of every
+            layer's hidden vector, and of each output vector.
+        n_layers: how many cells are stacked.
+        activation: the RNNCell nonlinearity (``cell="rnn"`` only).
+
+    The input is a float Tensor (batch, time, n_inputs); for word ids, look
+    them up first with an ``Embedding`` (it takes a (batch, time) array).
+    """
+
+    def __init__(self, cell, n_inputs, n_hidden, n_output, n_layers=1, activation="tanh"):
+        if cell not in CELLS:
+            raise RecurrentLayerError(f"unknown recurrent cell {cell!r}.", hint=f"Use one of: {', '.join(CELLS)}.")
+        options = {"activation": activation} if cell == "rnn" else {}
+        sizes = [n_inputs] + [n_hidden] * (n_layers - 1)
+        self.cell, self.n_layers = cell, n_layers
+        self.n_inputs, self.n_hidden, self.n_output = n_inputs, n_hidden, n_output
+        self.cells = [CELLS[cell](size, n_hidden, None, **options) for size in sizes]
+        self.w_ho = Linear(n_hidden, n_output)
+
+    def init_hidden(self, batch_size=1):
+        """One zero state per layer, as a list."""
+        return [cell.init_hidden(batch_size) for cell in self.cells]
+
+    def forward(self, input, hidden=None):
+        """Run the sequence ``input`` (batch, time, n_inputs).
+
+        Returns:
+            (outputs, states): outputs (batch, time, n_output) and the list of
+            each layer's state after the last step (pass it back as ``hidden``
+            to continue the sequence).
+        """
+        states = list(hidden) if hidden is not None else self.init_hidden(input.shape[0])
+        inputs = [input[:, t] for t in range(input.shape[1])]
+        for k, cell in enumerate(self.cells):
+            inputs, states[k] = _run_layer(cell, inputs, states[k])
+        return self.w_ho(stack(inputs, dim=1)), states
+
+
+def _run_layer(cell, inputs, state):
+    """Step ``cell`` over the list ``inputs``; return its hidden vectors and last state."""
+    outputs = []
+    for x in inputs:
+        h, state = cell.step(x, state)
+        outputs.append(h)
+    return outputs, state

@@ -1,0 +1,117 @@
+"""Saving and loading weights: a ``{name: array}`` dict as one ``.npz`` file.
+
+The format is numpy's zip of ``.npy`` arrays plus one marker entry that says
+minigrad wrote it. Nothing is pickled, so loading a file cannot run code.
+Files are written atomically: into a temporary file in the same folder,
+flushed to disk, then renamed over the target, so a crash mid-save leaves the
+old file (or none), never half a file.
+"""
+
+import os
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from .backend import to_numpy
+from .errors import CheckpointError
+from .tensor import Tensor
+
+MARKER = "__minigrad__"  # the entry that identifies a minigrad weights file
+FORMAT_VERSION = 1
+
+def _read_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes files readable by their owner only; saved weights get the
+# permissions any new file would get.
+_FILE_MODE = 0o666 & ~_read_umask()
+
+# What numpy and zipfile raise for a damaged file, depending on where it is cut.
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, NotImplementedError, zipfile.BadZipFile, zlib.error)
+
+
+def _as_array(name, value):
+    array = to_numpy(value.data) if isinstance(value, Tensor) else np.asarray(value)
+    if array.dtype.kind == "O":
+        raise TypeError(f"cannot save {name!r}: only numeric arrays can be saved, not objects")
+    return array
+
+
+def save(state_dict, path):
+    """Write ``state_dict`` (names to arrays or Tensors) to ``path`` atomically.
+
+    Args:
+        state_dict: e.g. ``model.state_dict()``.
+        path: the file to write (conventionally ending in ``.npz``); replaced if it exists.
+    Raises:
+        CheckpointError: the file could not be written.
+    """
+    if MARKER in state_dict:
+        raise ValueError(f"{MARKER!r} is reserved and cannot be used as a weight name")
+    arrays = {name: _as_array(name, value) for name, value in state_dict.items()}
+    arrays[MARKER] = np.array(FORMAT_VERSION)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write weights to {path}: {exc.strerror}.",
+                              hint="Check that the folder exists and is writable.") from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temp, _FILE_MODE)
+        os.replace(temp, path)
+    except BaseException as exc:
+        os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise CheckpointError(f"cannot write weights to {path}: {exc.strerror}.",
+                                  hint="Check the disk has space and the path is writable.") from None
+        raise
+
+
+def load(path):
+    """Read a file written by ``save``.
+
+    Args:
+        path: the ``.npz`` file.
+    Returns:
+        dict of name to numpy array.
+    Raises:
+        CheckpointError: the file is missing, not a minigrad file, or damaged.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"no weights file at {path}.", hint="Check the path, or save the model there first.")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            arrays = {}  # a bare .npy array: readable, but not a weights archive
+        else:
+            with archive:
+                arrays = {name: archive[name] for name in archive.files}
+    except _READ_ERRORS as exc:
+        raise CheckpointError(
+            f"{path} is damaged or not a weights file ({exc}).",
+            hint="It may be truncated by an interrupted copy or save: save it again, or use another file.",
+        ) from None
+    return _check_marker(path, arrays)
+
+
+def _check_marker(path, arrays):
+    """The arrays without the marker, after checking it is there and understood."""
+    marker = arrays.pop(MARKER, None)
+    if marker is None or marker.shape != () or marker.dtype.kind not in "iu":
+        raise CheckpointError(f"{path} was not written by minigrad (it has no valid {MARKER!r} entry).",
+                              hint="Pass a file written by minigrad.save (e.g. a run's saved weights).")
+    if int(marker) > FORMAT_VERSION:
+        raise CheckpointError(f"{path} uses weights format {marker}, newer than this minigrad reads ({FORMAT_VERSION}).",
+                              hint="Upgrade minigrad to load it.")
+    return arrays

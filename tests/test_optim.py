@@ -1,0 +1,138 @@
+"""SGD, Adam and gradient clipping, checked against their formulas."""
+
+import numpy as np
+import pytest
+
+from minigrad import Adam, SGD, Tensor, clip_grad_norm
+from minigrad.backend import check_device, to_device
+from minigrad.errors import DeviceError
+from minigrad.nn import Parameter
+
+
+def _param(values, grad):
+    p = Parameter(np.array(values, dtype=np.float32))
+    p.grad = Tensor(np.array(grad, dtype=np.float32))
+    return p
+
+
+def test_sgd_is_the_lessons_rule_and_zeroes_gradients():
+    p = _param([1.0, -2.0], [0.5, 1.0])
+    data = p.data
+    SGD([p], 0.1).step()
+    np.testing.assert_allclose(p.data, [0.95, -2.1], rtol=1e-6)
+    assert p.data is data and p.dtype == np.float32  # in place
+    assert p.grad is None
+
+
+def test_sgd_step_without_zero_keeps_gradients_and_skips_missing_ones():
+    p, unused = _param([1.0], [2.0]), Parameter(np.array([5.0], np.float32))
+    opt = SGD(parameters=[p, unused], alpha=0.5)
+    opt.step(zero=False)
+    np.testing.assert_allclose(p.data, [0.0])
+    np.testing.assert_allclose(p.grad.data, [2.0])
+    np.testing.assert_allclose(unused.data, [5.0])
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_lr_and_alpha_are_one_setting():
+    opt = SGD([], lr=0.3)
+    assert opt.alpha == 0.3 and opt.lr == 0.3
+    opt.lr = 0.01
+    assert opt.alpha == 0.01
+    opt.alpha = 0.2
+    assert opt.lr == 0.2
+
+
+def test_a_parameter_listed_twice_is_updated_once():
+    p = _param([1.0], [1.0])
+    SGD([p, p], alpha=0.5).step()
+    np.testing.assert_allclose(p.data, [0.5])
+
+
+def test_sgd_momentum_and_weight_decay_values():
+    p = _param([1.0], [0.5])
+    opt = SGD([p], lr=0.1, momentum=0.9, weight_decay=0.1)
+    # step 1: g = 0.5 + 0.1 * 1 = 0.6; v = 0.6; p = 1 - 0.06 = 0.94
+    opt.step()
+    np.testing.assert_allclose(p.data, [0.94], rtol=1e-6)
+    # step 2: g = 0.5 + 0.094 = 0.594; v = 0.9 * 0.6 + 0.594 = 1.134; p = 0.94 - 0.1134
+    p.grad = Tensor(np.array([0.5], np.float32))
+    opt.step()
+    np.testing.assert_allclose(p.data, [0.8266], rtol=1e-6)
+
+
+def _adam_reference(p, grads, lr, b1, b2, eps, wd):
+    """Adam by its formula, in float64, one line per symbol."""
+    m = v = np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        g = g + wd * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return p
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_adam_two_steps_match_the_formula(weight_decay):
+    start = np.array([0.5, -1.0, 2.0])
+    grads = [np.array([0.1, -0.3, 0.02]), np.array([-0.2, 0.4, 0.0])]
+    p = Parameter(start.copy())
+    opt = Adam([p], lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=weight_decay)
+    for step, g in enumerate(grads, start=1):
+        p.grad = Tensor(g)
+        opt.step()
+        expected = _adam_reference(start, grads[:step], 0.01, 0.8, 0.9, 1e-6, weight_decay)
+        np.testing.assert_allclose(p.data, expected, rtol=1e-12)
+        if step == 1:
+            # Bias correction makes the first step lr * g / (|g| + eps): about lr per coordinate.
+            g = grads[0] + weight_decay * start
+            np.testing.assert_allclose(p.data, start - 0.01 * g / (np.abs(g) + 1e-6), rtol=1e-12)
+
+
+def test_adam_keeps_float32_and_minimises_a_quadratic():
+    p = Parameter(np.array([3.0, -4.0], np.float32))
+    opt = Adam([p], lr=0.1)
+    for _ in range(300):
+        loss = (p * p).sum()
+        loss.backward()
+        opt.step()
+    assert p.dtype == np.float32
+    assert np.abs(p.data).max() < 0.05
+
+
+def test_clip_grad_norm_caps_the_joint_norm_and_returns_it():
+    a, b = _param([3.0], [3.0]), _param([0.0, 0.0], [0.0, 4.0])  # joint norm 5
+    none = Parameter(np.zeros(2))
+    total = clip_grad_norm([a, b, none], max_norm=1.0)
+    assert total == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.data, [0.6], rtol=1e-5)
+    np.testing.assert_allclose(b.grad.data, [0.0, 0.8], rtol=1e-5)
+    assert clip_grad_norm([a, b], max_norm=10.0) == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(a.grad.data, [0.6], rtol=1e-5)  # under the cap: unchanged
+
+
+def _cuda_available():
+    try:
+        check_device("cuda")
+        return True
+    except DeviceError:
+        return False
+
+
+@pytest.mark.skipif(not _cuda_available(), reason="needs CuPy and a GPU")
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.01)])
+def test_optimizers_update_cupy_arrays_like_numpy(make):
+    start, grad = np.array([1.0, -2.0], np.float32), np.array([0.5, 0.25], np.float32)
+    results = []
+    for device in ("cpu", "cuda"):
+        p = Parameter(start.copy())
+        p.data = to_device(p.data, device)
+        opt = make([p])
+        for _ in range(2):
+            p.grad = Tensor(grad.copy(), device=device)
+            opt.step()
+        assert p.device == device and p.dtype == np.float32
+        results.append(p.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
