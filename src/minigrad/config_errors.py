@@ -33,11 +33,11 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float",
 def _construct_mapping(loader, node, deep=False):
     seen = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if isinstance(key, (str, int, float, bool)) and key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} appears twice",
-                                                    key_node.start_mark)
-        seen.add(key if isinstance(key, (str, int, float, bool)) else id(key_node))
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key_node.value!r} appears twice", key_node.start_mark)
+            seen.add(key_node.value)
     return loader.construct_mapping(node, deep=deep)
 
 
@@ -92,7 +92,7 @@ def describe_errors(errors, root, overridden=()):
     of a union gives one error per member; those share a field path and are
     reported together.
     """
-    errors = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
+    errors = sorted(_without_typo_echoes(errors, root), key=lambda e: e["type"] != "extra_forbidden")
     paths = [_walk(e["loc"], root)[0] for e in errors]
     first = [e for e, p in zip(errors, paths) if p == paths[0]]
     path, section, annotation = _walk(first[0]["loc"], root)
@@ -103,6 +103,18 @@ def describe_errors(errors, root, overridden=()):
     if others:
         message += f" (and {others} more problem{'s' if others > 1 else ''})"
     return message, hint
+
+
+def _without_typo_echoes(errors, root):
+    """Drop "missing" errors for keys that were only misspelt; the unknown key's error says so."""
+    misspelt = set()
+    for e in errors:
+        if e["type"] == "extra_forbidden":
+            section = _walk(e["loc"], root)[1]
+            close = _closest(str(e["loc"][-1]), list(section.model_fields) if section else [])
+            if close:
+                misspelt.add(e["loc"][:-1] + (close,))
+    return [e for e in errors if not (e["type"] == "missing" and e["loc"] in misspelt)]
 
 
 def _explain(errors, path, section, annotation):
@@ -149,13 +161,19 @@ def _reason(error):
     return msg.replace("Input should", "should", 1)
 
 
-def _did_you_mean(word, choices):
-    """'; did you mean 'lr'?' for the closest choice (ignoring case), or ''."""
+def _closest(word, choices):
+    """The choice most like ``word``, ignoring case, or None if none is close."""
     if not isinstance(word, str):
-        return ""
+        return None
     lowered = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+    return lowered[close[0]] if close else None
+
+
+def _did_you_mean(word, choices):
+    """'; did you mean 'lr'?' for the closest choice, or ''."""
+    close = _closest(word, choices)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 def _show(value):

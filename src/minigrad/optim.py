@@ -8,7 +8,9 @@ backward) is left alone.
 
 import math
 
-from .backend import get_array_module
+import numpy as np
+
+from .backend import get_array_module, to_device, to_numpy
 
 
 class Optimizer:
@@ -40,6 +42,24 @@ class Optimizer:
             p.grad = None
 
     zero_grad = zero
+
+    def state_dict(self):
+        """The optimizer's buffers as {"<parameter index>.<buffer>": array}, for resuming."""
+        flat = {}
+        for i, p in enumerate(self.parameters):
+            for key, value in self.state.get(id(p), {}).items():
+                flat[f"{i}.{key}"] = to_numpy(value) if hasattr(value, "shape") else np.asarray(value)
+        return flat
+
+    def load_state_dict(self, flat):
+        """Restore buffers saved by ``state_dict`` onto the same parameter list."""
+        self.state = {}
+        for name, value in flat.items():
+            index, key = name.split(".", 1)
+            p = self.parameters[int(index)]
+            value = np.asarray(value)
+            buffer = int(value) if value.ndim == 0 else to_device(value.astype(p.dtype), p.device)
+            self.state.setdefault(id(p), {})[key] = buffer
 
     def _update(self, p, grad, state):
         raise NotImplementedError

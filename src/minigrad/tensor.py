@@ -277,7 +277,10 @@ def _constant(value, like):
     xp = get_array_module(like.data)
     if isinstance(value, numbers.Number):
         return Tensor._from_op(xp.asarray(value, dtype=like.data.dtype), None)
-    return Tensor._from_op(xp.asarray(value), None)
+    value = xp.asarray(value)
+    if _is_float(value.dtype) and _is_float(like.data.dtype):
+        value = value.astype(like.data.dtype, copy=False)  # a constant follows the tensor's precision
+    return Tensor._from_op(value, None)
 
 
 def _pair(a, b):

@@ -153,8 +153,9 @@ class LMDataset:
         word is only a target, the first only an input).
         """
         for index in _chunks(_order(len(self), rng), batch_size, drop_last):
-            ids = pad([self.sequences[i] for i in index], side="right")
-            yield LMBatch(ids[:, :-1], ids[:, 1:])
+            chosen = [self.sequences[i] for i in index]
+            # Pad inputs and targets separately, so a row's last word is never an input.
+            yield LMBatch(pad([s[:-1] for s in chosen]), pad([s[1:] for s in chosen]))
 
 
 class QADataset:

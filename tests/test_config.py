@@ -1,0 +1,165 @@
+"""Run files: the shipped ones load, and every kind of mistake gets one clear message."""
+
+from pathlib import Path
+
+import pytest
+
+from minigrad.config import (LinearLayer, RecurrentModel, RunConfig, SequentialModel, load_config)
+from minigrad.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+GOOD = """\
+name: tiny
+data: {task: 1, mode: lm, batch_size: 10}
+model: {type: recurrent, embedding_dim: 8, cell: rnn, hidden_size: 8}
+optimizer: {name: sgd, lr: 0.1}
+"""
+
+SEQUENTIAL = """\
+data: {task: qa1}
+optimizer: {lr: 1e-2}
+model:
+  layers:
+    - {type: Embedding, dim: 8}
+    - {type: Linear, n_outputs: 16}
+    - {type: Tanh}
+    - {type: Dropout, p: 0.1}
+    - {type: Linear, n_outputs: vocab}
+"""
+
+
+def write(tmp_path, text, name="run.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_shipped_lm_config():
+    config = load_config(CONFIGS / "babi_rnn.yaml")
+    assert isinstance(config, RunConfig)
+    assert (config.data.task, config.data.mode, config.data.batch_size) == (1, "lm", 100)
+    assert config.model == RecurrentModel(embedding_dim=16, cell="rnn", hidden_size=16, layers=1)
+    assert (config.optimizer.name, config.optimizer.lr) == ("sgd", 0.05)
+    assert config.loss.ignore_index == 0 and config.device == "cpu"
+
+
+def test_shipped_qa_config():
+    config = load_config(CONFIGS / "babi_lstm_qa.yaml")
+    assert (config.data.mode, config.data.batch_size, config.train.epochs) == ("qa", 32, 20)
+    assert config.model == RecurrentModel(embedding_dim=50, cell="lstm", hidden_size=100, layers=1)
+    assert config.optimizer.name == "adam"
+    assert config.optimizer.lr == pytest.approx(1e-3)  # written 1e-3: read as a number
+
+
+def test_defaults_and_name_from_file(tmp_path):
+    config = load_config(write(tmp_path, GOOD.replace("name: tiny\n", ""), "my_run.yaml"))
+    assert config.name == "my_run"
+    assert (config.train.epochs, config.train.seed, config.train.out) == (10, 0, "runs")
+    assert config.loss.name == "cross_entropy" and config.optimizer.clip_norm is None
+
+
+def test_sequential_model(tmp_path):
+    model = load_config(write(tmp_path, SEQUENTIAL)).model
+    assert isinstance(model, SequentialModel)
+    assert [layer.type for layer in model.layers] == ["Embedding", "Linear", "Tanh", "Dropout", "Linear"]
+    assert model.layers[4] == LinearLayer(type="Linear", n_outputs="vocab")
+
+
+def test_overrides(tmp_path):
+    path = write(tmp_path, GOOD)
+    config = load_config(path, {"task": "qa2", "epochs": 3, "device": "cuda", "seed": 9,
+                                "out": "elsewhere", "data.batch_size": 7, "train": None})
+    assert (config.data.task, config.train.epochs, config.device) == ("qa2", 3, "cuda")
+    assert (config.train.seed, config.train.out, config.data.batch_size) == (9, "elsewhere", 7)
+
+
+def test_bad_override_says_so(tmp_path):
+    path = write(tmp_path, GOOD)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {"epochs": 0})
+    assert str(path) in info.value.message and "train.epochs" in info.value.message
+    assert "override" in info.value.message
+
+
+BAD = {
+    "unknown layer type": (
+        SEQUENTIAL.replace("{type: Tanh}", "{type: Tahn}"),
+        ["model.layers[2].type", "'Tahn'", "did you mean 'Tanh'"]),
+    "layer without type": (
+        SEQUENTIAL.replace("{type: Tanh}", "{size: 3}"), ["model.layers[2].type", "missing"]),
+    "layer typo": (
+        SEQUENTIAL.replace("n_outputs: 16", "n_output: 16"),
+        ["model.layers[1].n_output", "did you mean 'n_outputs'"]),
+    "wrong type": (
+        GOOD.replace("batch_size: 10", "batch_size: ten"), ["data.batch_size", "integer", "'ten'"]),
+    "float for int": (GOOD.replace("batch_size: 10", "batch_size: 10.5"), ["data.batch_size"]),
+    "typo in a key": (
+        GOOD.replace("lr: 0.1", "lrr: 0.1"), ["optimizer.lrr", "unknown key", "did you mean 'lr'"]),
+    "typo in a section": (
+        GOOD.replace("optimizer:", "optimiser:"), ["optimiser", "did you mean 'optimizer'"]),
+    "negative lr": (GOOD.replace("lr: 0.1", "lr: -0.1"), ["optimizer.lr", "greater than 0", "-0.1"]),
+    "negative momentum": (
+        GOOD.replace("lr: 0.1", "lr: 0.1, momentum: -1"), ["optimizer.momentum", "greater than or equal"]),
+    "unknown device": (GOOD + "device: cdua\n", ["device", "'cpu' or 'cuda'", "did you mean 'cuda'"]),
+    "unknown cell": (GOOD.replace("cell: rnn", "cell: lstn"), ["model.cell", "did you mean 'lstm'"]),
+    "unknown task": (GOOD.replace("task: 1", "task: 42"), ["data.task", "unknown task", "qa1-qa20"]),
+    "missing task file": (GOOD.replace("task: 1", "task: nowhere/x_train.txt"), ["data.task", "not found"]),
+    "missing field": (GOOD.replace(" hidden_size: 8", ""), ["model.hidden_size", "required"]),
+    "wrong option for mode": (
+        GOOD.replace("mode: lm", "mode: qa, max_len: 5"), ["data", "max_len does not apply"]),
+    "section not a mapping": (GOOD + "train: 5\n", ["train", "mapping"]),
+    "bad name": (GOOD.replace("name: tiny", "name: a/b"), ["name", "folder"]),
+    "zero epochs": (GOOD + "train: {epochs: 0}\n", ["train.epochs", "greater than 0"]),
+}
+
+
+@pytest.mark.parametrize("text, expected", BAD.values(), ids=list(BAD))
+def test_bad_config_names_file_and_field(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    for part in expected:
+        assert part in message
+    assert info.value.exit_code == 2
+    assert "\n" not in info.value.message  # one line; the hint comes after it
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found: .*nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_empty_file(tmp_path):
+    path = write(tmp_path, "\n# nothing here\n")
+    with pytest.raises(ConfigError, match="the file is empty"):
+        load_config(path)
+
+
+def test_not_yaml_names_the_line(tmp_path):
+    path = write(tmp_path, GOOD.replace("batch_size: 10}", "batch_size: [10}"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.message.startswith(f"{path}:2: not valid YAML")
+
+
+def test_repeated_key_names_the_line(tmp_path):
+    path = write(tmp_path, GOOD + "name: again\n")
+    with pytest.raises(ConfigError, match=f"{path}:5: .*'name' appears twice"):
+        load_config(path)
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    path = write(tmp_path, "- data\n- model\n")
+    with pytest.raises(ConfigError, match="mapping of sections .* got a list"):
+        load_config(path)
+
+
+def test_only_the_first_problem_is_described(tmp_path):
+    path = write(tmp_path, GOOD.replace("lr: 0.1", "lr: -1").replace("batch_size: 10", "batch_size: 0"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "data.batch_size" in info.value.message
+    assert "optimizer.lr" not in info.value.message and "(and 1 more problem)" in info.value.message
