@@ -5,10 +5,13 @@ back. Errors a user can fix (``MinigradError``) become one message and a
 non-zero exit code at the single boundary in ``_run``.
 """
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .errors import MinigradError
 
@@ -59,6 +62,97 @@ def gradcheck(
     console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def train(
+    config: Annotated[Optional[Path], typer.Argument(help="The run's YAML file, e.g. configs/babi_rnn.yaml.")] = None,
+    task: Annotated[Optional[str], typer.Option(help="bAbI task: 1-20, qa1-qa20, or a *_train.txt path.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Number of epochs (with --resume: the new total).")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu or cuda.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed for weights and shuffling.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder that receives run folders (default: runs).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this folder.")] = None,
+):
+    """Train the model a YAML file describes, showing progress and metrics."""
+    from . import training
+    from .config import load_config
+
+    def start():
+        if resume is not None:
+            return training.resume_session(resume, {"epochs": epochs})
+        if config is None:
+            raise MinigradError("give a config file or --resume RUN.", hint="e.g. minigrad train configs/babi_rnn.yaml")
+        overrides = {"task": _task_value(task), "epochs": epochs, "device": device, "seed": seed,
+                     "out": None if out is None else str(out)}
+        return training.start_session(load_config(config, overrides))
+
+    session = _run(start)
+    console.print(f"run folder: [bold]{session.run_dir}[/]", highlight=False)
+    _run(lambda: _train_with_display(training, session))
+    console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
+                  highlight=False)
+
+
+def _task_value(task):
+    """A task option as the config expects it: a number stays a number."""
+    return int(task) if task is not None and task.isdigit() else task
+
+
+def _train_with_display(training, session):
+    """Run training under a live view: the metrics table above a progress bar."""
+    from .report import add_metrics_row, metrics_table
+
+    table = metrics_table(f"{session.config.name}: task {session.config.data.task}, mode {session.config.data.mode}")
+    for row in session.metrics:
+        add_metrics_row(table, row)
+    progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("batches"), TimeElapsedColumn(), console=console)
+    bar = progress.add_task("train", total=1, epoch=0)
+    with Live(Group(table, progress), console=console, refresh_per_second=8):
+        training.train(
+            session,
+            on_epoch_start=lambda epoch, total: progress.reset(bar, total=total, epoch=epoch),
+            on_batch=lambda done: progress.update(bar, completed=done),
+            on_eval=lambda row: add_metrics_row(table, row),
+        )
+
+
+@app.command()
+def predict(
+    context: Annotated[Optional[str], typer.Option(help="Words to continue (language-model runs).")] = None,
+    story: Annotated[Optional[str], typer.Option(help="The story (question-answering runs).")] = None,
+    story_file: Annotated[Optional[Path], typer.Option(help="Read the story from this file instead.")] = None,
+    question: Annotated[Optional[str], typer.Option(help="The question, e.g. 'where is mary?'.")] = None,
+    run: Annotated[Path, typer.Option(help="The run folder to load.")] = Path("runs/latest"),
+    top_k: Annotated[int, typer.Option(min=1, help="How many candidates to list.")] = 5,
+):
+    """Predict the next word of --context, or the answer to --question about --story."""
+    from .predict import Predictor
+    from .report import predictions_table
+
+    def action():
+        predictor = Predictor.load(run)
+        if context is not None:
+            return "next word", predictor.next_word(context, top_k)
+        if question is None:
+            raise MinigradError("nothing to predict.", hint="Pass --context \"mary moved to the\", "
+                                "or --story \"...\" --question \"where is mary?\".")
+        return "answer", predictor.answer(_story_text(story, story_file), question, top_k)
+
+    what, pairs = _run(action)
+    word, prob = pairs[0]
+    console.print(f"{what}: [bold]{word}[/] (p={prob:.3f})", highlight=False)
+    console.print(predictions_table(pairs, "candidates"))
+
+
+def _story_text(story, story_file):
+    if story_file is None:
+        return story or ""
+    try:
+        return story_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MinigradError(f"cannot read --story-file {story_file}: {exc.strerror}.") from None
 
 
 def main():

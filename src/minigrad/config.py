@@ -46,7 +46,7 @@ class Section(BaseModel):
 class DataConfig(Section):
     """Which task to read and how to batch it (see ``minigrad.data.batching``)."""
 
-    task: Union[Int, str] = 1  # 1-20, "qa1", or a path to a *_train.txt file
+    task: Union[Int, str] = 1  # 1-20, "qa1", or the path of a *_train.txt file (from the cwd)
     mode: Literal["lm", "qa"] = "lm"
     batch_size: PositiveInt = 32
     train_size: Optional[PositiveInt] = None  # use only the first N examples
@@ -86,7 +86,11 @@ class EmbeddingLayer(Section):
 
 
 class LinearLayer(Section):
-    """x @ W + b; ``n_inputs`` defaults to the previous layer's size, ``"vocab"`` means one output per word."""
+    """x @ W + b.
+
+    ``n_inputs`` defaults to the previous layer's size; ``n_outputs: vocab``
+    means one output per word of the vocabulary.
+    """
 
     type: Literal["Linear"]
     n_outputs: Union[PositiveInt, Literal["vocab"]]
@@ -180,7 +184,7 @@ class RunConfig(Section):
     @classmethod
     def _name_is_folder_safe(cls, name):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-            raise ValueError("use letters, digits, '_', '.' and '-' only: the name becomes a folder name")
+            raise ValueError("use letters, digits, '_', '.' and '-' only: it names a folder")
         return name
 
     @field_validator("model", mode="before")

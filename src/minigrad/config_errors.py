@@ -52,7 +52,8 @@ def read_yaml(path):
         raise ConfigError(f"config file not found: {path}",
                           "Give the path of a YAML run file, e.g. configs/babi_rnn.yaml.") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config file {path}: {getattr(e, 'strerror', None) or e}") from None
+        reason = getattr(e, "strerror", None) or e
+        raise ConfigError(f"cannot read config file {path}: {reason}") from None
     try:
         raw = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
@@ -135,7 +136,8 @@ def _explain(errors, path, section, annotation):
         return f"{path}: {_reason(e)}", None
     if kind == "literal_error" and len(errors) == 1:
         choices = re.findall(r"'([^']*)'", e["ctx"]["expected"])
-        return f"{path}: expected {e['ctx']['expected']}, got {got!r}{_did_you_mean(got, choices)}", None
+        expected = e["ctx"]["expected"]
+        return f"{path}: expected {expected}, got {got!r}{_did_you_mean(got, choices)}", None
     reasons = " or ".join(dict.fromkeys(_reason(err) for err in errors))
     return f"{path}: {reasons}, got {_show(got)}", None
 

@@ -203,7 +203,7 @@ def _split_of_file(path, split):
     if split == "test":
         if "_train" not in path.name:
             raise DataError(f"cannot find the test file for {path}: its name has no '_train'",
-                            "Name the training file '<task>_train.txt' with '<task>_test.txt' beside it.")
+                            "Name it '<task>_train.txt', with '<task>_test.txt' beside it.")
         path = path.with_name(path.name.replace("_train", "_test"))
     if not path.is_file():
         raise DataError(f"data file not found: {path}")

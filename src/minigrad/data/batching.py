@@ -110,7 +110,7 @@ def pad(sequences, length=None, side="right"):
             raise ValueError(f"a sequence of {len(seq)} ids does not fit in length {length}")
         if side == "right":
             row[:len(seq)] = seq
-        elif seq:  # row[length - 0:] would be the whole row
+        elif len(seq):  # row[length - 0:] would be the whole row
             row[length - len(seq):] = seq
     return out
 
@@ -121,6 +121,7 @@ def _order(n, rng):
 
 
 def _chunks(order, batch_size, drop_last):
+    """Consecutive slices of ``order`` of ``batch_size`` (the last may be shorter unless dropped)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     stop = len(order) - len(order) % batch_size if drop_last else len(order)

@@ -61,7 +61,7 @@ class Vocabulary:
         return ids
 
     def decode(self, ids, skip_pad=True):
-        """The words of ``ids`` (any iterable of ints); ``<pad>`` is dropped unless ``skip_pad=False``."""
+        """The words of ``ids`` (any iterable of ints), leaving out ``<pad>`` unless ``skip_pad=False``."""
         return [self.words[int(i)] for i in ids if not (skip_pad and int(i) == PAD_ID)]
 
     def closest(self, word, n=3):
