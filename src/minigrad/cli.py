@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .errors import MinigradError
@@ -30,9 +31,10 @@ def _run(action):
     try:
         return action()
     except MinigradError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # escape: a hint such as "pip install 'minigrad[cuda]'" is text, not rich markup
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         if exc.hint:
-            err_console.print(exc.hint, highlight=False)
+            err_console.print(escape(exc.hint), highlight=False)
         raise typer.Exit(code=exc.exit_code) from None
 
 
@@ -88,10 +90,10 @@ def train(
         return training.start_session(load_config(config, overrides))
 
     session = _run(start)
-    console.print(f"run folder: [bold]{session.run_dir}[/]", highlight=False)
+    console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False)
     _run(lambda: _train_with_display(training, session))
     console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 def _task_value(task):

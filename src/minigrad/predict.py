@@ -62,5 +62,5 @@ class Predictor:
         scores[[PAD_ID, UNK_ID]] = -np.inf
         probs = np.exp(scores - scores.max())
         probs /= probs.sum()
-        best = np.argsort(-probs)[:k]
+        best = np.argsort(-probs)[:min(k, len(probs) - 2)]  # never list <pad> or <unk> to fill up k
         return [(self.vocab.words[i], float(probs[i])) for i in best]

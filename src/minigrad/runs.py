@@ -42,6 +42,7 @@ def write_text_atomic(path, text):
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, serialization._FILE_MODE)  # mkstemp's 0600 would hide the run from other users
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -53,7 +54,8 @@ def new_run_dir(out, name):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run_dir, n = out / name, 1
-    while run_dir.exists():
+    # lexists: a dangling link also takes the name; "latest" is the link's own name.
+    while os.path.lexists(run_dir) or run_dir.name == LATEST:
         n += 1
         run_dir = out / f"{name}-{n}"
     run_dir.mkdir()
@@ -63,7 +65,7 @@ def new_run_dir(out, name):
 
 def point_latest(run_dir):
     """Make ``<parent>/latest`` a relative symlink to ``run_dir``, replaced atomically."""
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()  # given "runs/latest" itself, link to its target, not to itself
     link = run_dir.parent / LATEST
     tmp = run_dir.parent / f".{LATEST}.tmp"
     tmp.unlink(missing_ok=True)

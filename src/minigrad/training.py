@@ -167,19 +167,19 @@ def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
     for epoch in range(session.start_epoch + 1, config.train.epochs + 1):
         if on_epoch_start:
             on_epoch_start(epoch, batches)
-        try:
+        try:  # Ctrl-C while training or evaluating; the epoch before is on disk
             tick = time.perf_counter()
             train_loss, train_acc, examples = train_epoch(session, epoch, on_batch)
             speed = examples / max(time.perf_counter() - tick, 1e-9)
+            if epoch % config.train.eval_every == 0 or epoch == config.train.epochs:
+                test_loss, test_acc = evaluate(session.model, session.datasets.test, config)
+                row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
+                           test_acc=test_acc, examples_per_s=speed, elapsed_s=time.perf_counter() - started)
+                session.metrics.append(row)
+                if on_eval:
+                    on_eval(row)
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted during epoch {epoch}; epoch {epoch - 1} is saved in {session.run_dir}.",
                               hint=f"Continue with: minigrad train --resume {session.run_dir}") from None
-        if epoch % config.train.eval_every == 0 or epoch == config.train.epochs:
-            test_loss, test_acc = evaluate(session.model, session.datasets.test, config)
-            row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
-                       test_acc=test_acc, examples_per_s=speed, elapsed_s=time.perf_counter() - started)
-            session.metrics.append(row)
-            if on_eval:
-                on_eval(row)
         runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics)
     return session.metrics

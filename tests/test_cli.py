@@ -1,0 +1,209 @@
+"""The ``minigrad`` command: train from a run file, bad run files, gradcheck, --help."""
+
+import csv
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import RUN_FILES, TINY_LM, invoke, one_line, write_config
+from minigrad import backend, serialization
+
+
+def read_metrics(run_dir):
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return list(csv.reader(f))
+
+
+# ---- train -----------------------------------------------------------------------------
+
+
+def test_train_one_epoch_writes_a_complete_run(make_config, tmp_path):
+    result = invoke("train", make_config())
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "runs" / "tiny"
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+    assert f"run folder: {run_dir}" in one_line(result.output)
+    assert f"minigrad predict --run {run_dir}" in one_line(result.output)
+
+    header, *rows = read_metrics(run_dir)
+    assert header[:5] == ["epoch", "train_loss", "train_acc", "test_loss", "test_acc"]
+    assert len(rows) == 1 and rows[0][0] == "1"
+    values = dict(zip(header, map(float, rows[0])))
+    for name in ("train_acc", "test_acc"):
+        assert 0.0 <= values[name] <= 1.0
+    for name in ("train_loss", "test_loss"):
+        # untrained, a word costs about log(vocabulary size) = log(21) = 3.04
+        assert 0.5 < values[name] < 5.0
+    assert (run_dir / "state.json").read_text() == '{"epoch": 1}'
+
+
+def test_latest_points_at_the_run(make_config, tmp_path):
+    invoke("train", make_config())
+    latest = tmp_path / "runs" / "latest"
+    assert latest.is_symlink() and os.readlink(latest) == "tiny"  # relative: the folder can move
+    assert latest.resolve() == (tmp_path / "runs" / "tiny").resolve()
+
+
+def test_second_run_gets_a_new_folder(make_config, tmp_path):
+    path = make_config()
+    assert invoke("train", path).exit_code == 0
+    first = tmp_path / "runs" / "tiny"
+    before = {name: (first / name).read_bytes() for name in RUN_FILES}
+
+    result = invoke("train", path, "--seed", "1")
+    assert result.exit_code == 0, result.output
+    second = tmp_path / "runs" / "tiny-2"
+    assert {p.name for p in second.iterdir()} == RUN_FILES
+    assert {name: (first / name).read_bytes() for name in RUN_FILES} == before
+    assert (second / "weights.npz").read_bytes() != before["weights.npz"]  # seed 1 trained it, not seed 0
+    assert os.readlink(tmp_path / "runs" / "latest") == "tiny-2"
+
+
+def test_command_line_options_override_the_file(make_config, tmp_path):
+    out = tmp_path / "elsewhere"
+    result = invoke("train", make_config(), "--epochs", "2", "--seed", "3", "--out", out, "--task", "qa1")
+    assert result.exit_code == 0, result.output
+    config = (out / "tiny" / "config.yaml").read_text()
+    assert "epochs: 2" in config and "seed: 3" in config and "task: qa1" in config
+    assert [row[0] for row in read_metrics(out / "tiny")[1:]] == ["1", "2"]
+
+
+def test_train_without_a_config_says_what_to_give():
+    result = invoke("train")
+    assert result.exit_code == 1
+    assert "give a config file or --resume RUN" in one_line(result.output)
+
+
+# ---- bad run files ---------------------------------------------------------------------
+
+BAD_SEQUENTIAL = {"type": "sequential", "layers": [{"type": "Embedding", "dim": 8}, {"type": "Conv", "size": 3}]}
+
+# (what is wrong, the run file's changed sections, extra options, words the message must hold);
+# a section given here replaces the tiny config's section of that name.
+BAD_CONFIGS = [
+    ("layer type", {"model": BAD_SEQUENTIAL}, [], ["model.layers[1].type", "unknown layer type 'Conv'"]),
+    ("value type", {"model": {**TINY_LM["model"], "hidden_size": "big"}}, [],
+     ["model.hidden_size", "integer", "'big'"]),
+    ("key typo", {"optimizer": {"name": "sgd", "lrr": 0.1}}, [], ["optimizer.lrr", "unknown key", "did you mean 'lr'"]),
+    ("negative lr", {"optimizer": {"name": "sgd", "lr": -0.1}}, [], ["optimizer.lr", "greater than 0", "-0.1"]),
+    ("device", {"device": "tpu"}, [], ["device", "'tpu'", "'cpu' or 'cuda'"]),
+    ("device option", {}, ["--device", "tpu"], ["device", "'tpu'", "set by an override"]),
+    ("task", {"data": {**TINY_LM["data"], "task": 99}}, [], ["data.task", "unknown task '99'", "1-20"]),
+    ("task option", {}, ["--task", "99"], ["data.task", "unknown task '99'", "set by an override"]),
+    ("task name option", {}, ["--task", "qa99"], ["data.task", "unknown task 'qa99'"]),
+    ("epochs option", {}, ["--epochs", "0"], ["train.epochs", "greater than 0", "set by an override"]),
+]
+
+
+@pytest.mark.parametrize("sections, options, words", [case[1:] for case in BAD_CONFIGS],
+                         ids=[case[0] for case in BAD_CONFIGS])
+def test_bad_config_is_one_message_and_exit_2(tmp_path, sections, options, words):
+    path = write_config(tmp_path, {**TINY_LM, **sections})
+    result = invoke("train", path, *options)
+    assert result.exit_code == 2, result.output
+    text = one_line(result.output)
+    assert text.startswith(f"error: {path}: ")
+    for word in words:
+        assert word in text
+    assert "Traceback" not in result.output and len(result.output.splitlines()) <= 3
+    assert not (tmp_path / "runs").exists()  # nothing was started
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", ["the file is empty"]),
+    ("   \n# only a comment\n", ["the file is empty"]),
+    ("data: [1, 2\nmodel: {}\n", ["not valid YAML"]),
+    ("just some text\n", ["expected a mapping of sections", "got text"]),
+    ("name: a\nname: b\n", ["'name' appears twice"]),
+], ids=["empty", "comment only", "broken YAML", "plain text", "duplicate key"])
+def test_unreadable_config_is_one_message_and_exit_2(tmp_path, text, words):
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    result = invoke("train", path)
+    assert result.exit_code == 2, result.output
+    assert str(path) in result.output
+    for word in words:
+        assert word in one_line(result.output)
+    assert "Traceback" not in result.output
+
+
+def test_missing_config_file(tmp_path):
+    path = tmp_path / "nowhere.yaml"
+    result = invoke("train", path)
+    assert result.exit_code == 2
+    assert f"config file not found: {path}" in one_line(result.output)
+    assert "configs/babi_rnn.yaml" in result.output  # the hint shows what a path looks like
+
+
+def test_cuda_without_cupy_says_to_install_the_extra(make_config, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` fail, GPU machine or not
+    monkeypatch.setattr(backend, "_cupy", None)
+    result = invoke("train", make_config(), "--device", "cuda")
+    assert result.exit_code != 0
+    text = one_line(result.output)
+    assert "device 'cuda' needs CuPy" in text and "pip install 'minigrad[cuda]'" in text
+    assert not (tmp_path / "runs").exists()
+
+
+def test_real_process_shows_no_traceback(tmp_path):
+    """CliRunner catches exceptions itself; a real process shows what a user sees."""
+    path = write_config(tmp_path, {**TINY_LM, "optimizer": {"name": "sgd", "lrr": 0.1}})
+    done = subprocess.run([sys.executable, "-m", "minigrad", "train", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "did you mean 'lr'" in done.stderr
+    assert done.stdout == ""
+
+
+# ---- gradcheck and --help ----------------------------------------------------------------
+
+
+def test_python_m_minigrad_help_lists_the_commands():
+    done = subprocess.run([sys.executable, "-m", "minigrad", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for command in ("train", "predict", "gradcheck"):
+        assert command in done.stdout
+
+
+def test_gradcheck_one_op():
+    result = invoke("gradcheck", "--op", "tanh")
+    assert result.exit_code == 0, result.output
+    assert "1 passed, 0 failed" in result.output and "pass" in result.output
+
+
+def test_gradcheck_unknown_op_lists_the_names():
+    result = invoke("gradcheck", "--op", "nope")
+    assert result.exit_code == 1
+    text = one_line(result.output)
+    assert "no gradcheck case for 'nope'" in text
+    assert "Known names:" in text and "tanh" in text and "LSTMCell" in text
+
+
+def test_gradcheck_failure_exits_1(monkeypatch):
+    """A wrong backward must turn into a failed row and exit code 1."""
+    from minigrad.ops import elementwise
+
+    monkeypatch.setattr(elementwise.Tanh, "backward", lambda self, gy: (2 * gy,))
+    result = invoke("gradcheck", "--op", "tanh")
+    assert result.exit_code == 1
+    assert "0 passed, 1 failed" in result.output and "FAIL" in result.output
+
+
+def test_metrics_are_finite_numbers(make_config, tmp_path):
+    invoke("train", make_config(train={"epochs": 2}))
+    header, *rows = read_metrics(tmp_path / "runs" / "tiny")
+    assert len(rows) == 2
+    assert all(math.isfinite(float(v)) for row in rows for v in row)
+    assert header == ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "examples_per_s", "elapsed_s"]
+
+
+def test_files_are_readable_like_any_new_file(make_config, tmp_path):
+    """Every run file gets the same permissions as the weights (not mkstemp's owner-only 0600)."""
+    invoke("train", make_config())
+    run_dir = tmp_path / "runs" / "tiny"
+    modes = {name: (run_dir / name).stat().st_mode & 0o777 for name in RUN_FILES}
+    assert set(modes.values()) == {serialization._FILE_MODE}, modes
+
