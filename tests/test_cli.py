@@ -207,3 +207,11 @@ def test_files_are_readable_like_any_new_file(make_config, tmp_path):
     modes = {name: (run_dir / name).stat().st_mode & 0o777 for name in RUN_FILES}
     assert set(modes.values()) == {serialization._FILE_MODE}, modes
 
+
+
+def test_messages_are_not_read_as_markup(tmp_path):
+    """A folder such as ``[old]`` in a path must be printed, not taken for a rich style tag."""
+    path = tmp_path / "[old]" / "run.yaml"
+    result = invoke("train", path)
+    assert result.exit_code == 2
+    assert f"config file not found: {path}" in one_line(result.output)

@@ -1,0 +1,209 @@
+"""Run folders: atomic writes, folder names, the latest link, reading a run back."""
+
+import os
+
+import numpy as np
+import pytest
+
+from minigrad import runs, serialization
+from minigrad.errors import CheckpointError
+
+
+def leftovers(folder):
+    """Temporary files an interrupted write could leave behind."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or p.suffix == ".tmp")
+
+
+# ---- write_text_atomic ----------------------------------------------------------------------
+
+
+def test_write_replaces_the_file(tmp_path):
+    target = tmp_path / "state.json"
+    target.write_text("old")
+    runs.write_text_atomic(target, "new ✓")
+    assert target.read_text(encoding="utf-8") == "new ✓"
+    assert leftovers(tmp_path) == []
+
+
+def test_failed_rename_leaves_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "metrics.csv"
+    target.write_text("epoch\n1\n")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="No space left"):
+        runs.write_text_atomic(target, "epoch\n1\n2\n")
+    assert target.read_text() == "epoch\n1\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_write_failing_midway_leaves_the_old_file(tmp_path, monkeypatch):
+    """Ctrl-C after part of the text reached the temporary file."""
+    target = tmp_path / "config.yaml"
+    target.write_text("name: old\n")
+
+    def interrupted_fsync(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        runs.write_text_atomic(target, "name: new\n")
+    assert target.read_text() == "name: old\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_failed_first_write_leaves_no_file(tmp_path):
+    target = tmp_path / "meta.json"
+    with pytest.raises(TypeError):
+        runs.write_text_atomic(target, b"bytes are not text")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- folder names and the latest link ---------------------------------------------------------
+
+
+def test_new_run_dirs_are_numbered(tmp_path):
+    out = tmp_path / "runs"
+    made = [runs.new_run_dir(out, "exp") for _ in range(3)]
+    assert [d.name for d in made] == ["exp", "exp-2", "exp-3"]
+    assert all(d.is_dir() for d in made)
+    assert os.readlink(out / "latest") == "exp-3"
+
+
+def test_a_dangling_link_takes_its_name(tmp_path):
+    out = tmp_path / "runs"
+    out.mkdir()
+    os.symlink("moved-away", out / "exp")
+    assert runs.new_run_dir(out, "exp").name == "exp-2"
+
+
+def test_a_run_named_latest_does_not_clash_with_the_link(tmp_path):
+    out = tmp_path / "runs"
+    run_dir = runs.new_run_dir(out, "latest")
+    assert run_dir.name == "latest-2" and run_dir.is_dir()
+    assert (out / "latest").is_symlink() and os.readlink(out / "latest") == "latest-2"
+
+
+def test_point_latest_given_the_link_itself(tmp_path):
+    """Pointing ``latest`` at ``runs/latest`` must keep it on its target, not loop onto itself."""
+    out = tmp_path / "runs"
+    runs.new_run_dir(out, "a")
+    runs.point_latest(out / "latest")
+    assert os.readlink(out / "latest") == "a"
+    assert (out / "latest").resolve() == (out / "a").resolve()
+    assert leftovers(out) == []
+
+
+def test_latest_link_is_relative(tmp_path):
+    out = tmp_path / "runs"
+    runs.new_run_dir(out, "a")
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    assert (moved / "latest").resolve() == (moved / "a").resolve()
+
+
+# ---- reading a run back --------------------------------------------------------------------
+
+
+class FakeModel:
+    def __init__(self, scale):
+        self.weights = {"w": np.full((2, 3), scale, np.float32), "b": np.arange(3, dtype=np.float32)}
+
+    def state_dict(self):
+        return self.weights
+
+
+class FakeOptimizer:
+    def state_dict(self):
+        return {"0.velocity": np.ones(3)}
+
+
+ROW = dict(epoch=1, train_loss=2.5, train_acc=0.25, test_loss=2.75, test_acc=0.125,
+           examples_per_s=1000.0, elapsed_s=0.5)
+
+
+def saved_run(tmp_path):
+    """A run folder written by save_setup and save_checkpoint from the tiny config."""
+    from conftest import write_config
+    from minigrad.config import load_config
+    from minigrad.data.vocab import Vocabulary
+
+    config = load_config(write_config(tmp_path))
+    run_dir = runs.new_run_dir(tmp_path / "runs", config.name)
+    runs.save_setup(run_dir, config, Vocabulary(["mary", "moved"]), {"mode": "lm"})
+    runs.save_checkpoint(run_dir, FakeModel(0.5), FakeOptimizer(), 1, [ROW])
+    return run_dir
+
+
+def test_saved_run_reads_back(tmp_path):
+    run_dir = saved_run(tmp_path)
+    saved = runs.load_run(run_dir)
+    assert saved.epoch == 1 and saved.meta == {"mode": "lm"}
+    assert saved.vocab.words == ["<pad>", "<unk>", "mary", "moved"]
+    assert saved.config_dict["name"] == "tiny" and saved.config_dict["data"]["train_size"] == 100
+    np.testing.assert_array_equal(saved.weights["w"], np.full((2, 3), 0.5, np.float32))
+    assert saved.metrics == [ROW]  # values with up to 6 digits survive the csv exactly
+    assert serialization.load(run_dir / "optimizer.npz")["0.velocity"].tolist() == [1, 1, 1]
+
+
+def test_checkpoint_failing_before_the_state_file_keeps_the_old_epoch(tmp_path, monkeypatch):
+    """state.json goes last: a save that fails earlier never claims the new epoch."""
+    run_dir = saved_run(tmp_path)
+    real_write = runs.write_text_atomic
+
+    def failing_write(path, text):
+        if path.name == "metrics.csv":
+            raise OSError(28, "No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(runs, "write_text_atomic", failing_write)
+    with pytest.raises(OSError):
+        runs.save_checkpoint(run_dir, FakeModel(9.0), FakeOptimizer(), 2, [ROW, {**ROW, "epoch": 2}])
+    saved = runs.load_run(run_dir)
+    assert saved.epoch == 1 and len(saved.metrics) == 1
+
+
+@pytest.mark.parametrize("name, text, words", [
+    ("state.json", '{"epoch": 1', ["state.json is damaged"]),
+    ("meta.json", "", ["meta.json is damaged"]),
+    ("config.yaml", "- a list\n", ["config.yaml is damaged (not a mapping)"]),
+    ("vocab.json", '{"format": "other"}', ["not a minigrad vocabulary file"]),
+])
+def test_damaged_files_are_named(tmp_path, name, text, words):
+    run_dir = saved_run(tmp_path)
+    (run_dir / name).write_text(text)
+    with pytest.raises(CheckpointError) as caught:
+        runs.load_run(run_dir)
+    for word in words:
+        assert word in caught.value.message
+
+
+def test_every_missing_file_is_listed(tmp_path):
+    run_dir = saved_run(tmp_path)
+    (run_dir / "weights.npz").unlink()
+    (run_dir / "vocab.json").unlink()
+    with pytest.raises(CheckpointError) as caught:
+        runs.load_run(run_dir)
+    assert caught.value.message == f"run folder {run_dir} is incomplete: missing vocab.json, weights.npz."
+
+
+def test_a_new_run_folder_without_an_epoch_is_incomplete(tmp_path):
+    """Setup is written before training: a run stopped in epoch 1 has no weights yet."""
+    run_dir = saved_run(tmp_path)
+    for name in ("weights.npz", "optimizer.npz", "metrics.csv", "state.json"):
+        (run_dir / name).unlink()
+    with pytest.raises(CheckpointError, match="missing weights.npz, state.json") as caught:
+        runs.load_run(run_dir)
+    assert "before its first epoch ended" in caught.value.hint
+
+
+def test_missing_latest_hints_at_training(tmp_path):
+    with pytest.raises(CheckpointError) as caught:
+        runs.load_run(tmp_path / "runs" / "latest")
+    assert "minigrad train" in caught.value.hint
+    with pytest.raises(CheckpointError) as caught:
+        runs.load_run(tmp_path / "nothing")
+    assert "Pass the folder of a run" in caught.value.hint
+

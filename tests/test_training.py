@@ -1,0 +1,225 @@
+"""The training loop: resuming, determinism, a diverging loss, Ctrl-C."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import TINY_LM, TINY_QA, fail_during, invoke, one_line, write_config
+from minigrad import serialization, training
+from minigrad.config import load_config
+from minigrad.errors import CheckpointError, TrainingDiverged
+from minigrad.predict import Predictor
+
+SCORES = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc"]  # what does not depend on timing
+
+
+def metric_lines(run_dir):
+    return (run_dir / "metrics.csv").read_text().splitlines()
+
+
+def scores(run_dir):
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return [[float(row[k]) for k in SCORES] for row in csv.DictReader(f)]
+
+
+def saved_epoch(run_dir):
+    return json.loads((run_dir / "state.json").read_text())["epoch"]
+
+
+def snapshot(run_dir):
+    return {p.name: p.read_bytes() for p in run_dir.iterdir()}
+
+
+def assert_same_arrays(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+LM_MOMENTUM = {**TINY_LM, "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9}}
+QA_CLIPPED = {**TINY_QA, "optimizer": {"name": "adam", "lr": 0.01, "clip_norm": 1.0}}
+
+
+# ---- resume ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", [LM_MOMENTUM, QA_CLIPPED], ids=["sgd-momentum-lm", "adam-qa"])
+def test_resume_equals_a_straight_run(tmp_path, base):
+    """One epoch, then --resume to two, ends exactly where two epochs in one go end.
+
+    Momentum and Adam keep buffers between steps, so this also checks that
+    optimizer.npz restores them."""
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    assert invoke("train", write_config(tmp_path / "a", base)).exit_code == 0
+    resumed = tmp_path / "a" / "runs" / base["name"]
+    first_epoch = metric_lines(resumed)
+
+    result = invoke("train", "--resume", resumed, "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    lines = metric_lines(resumed)
+    assert len(lines) == 3 and lines[:2] == first_epoch  # header and epoch 1 unchanged
+    assert saved_epoch(resumed) == 2
+
+    assert invoke("train", write_config(tmp_path / "b", base), "--epochs", "2").exit_code == 0
+    straight = tmp_path / "b" / "runs" / base["name"]
+    assert_same_arrays(serialization.load(resumed / "weights.npz"), serialization.load(straight / "weights.npz"))
+    assert_same_arrays(serialization.load(resumed / "optimizer.npz"), serialization.load(straight / "optimizer.npz"))
+    np.testing.assert_allclose(scores(resumed), scores(straight), rtol=0, atol=1e-6)
+
+
+def test_resume_through_latest(tmp_path, make_config):
+    """``--resume runs/latest`` trains the run the link points at and keeps the link working."""
+    assert invoke("train", make_config()).exit_code == 0
+    latest = tmp_path / "runs" / "latest"
+    result = invoke("train", "--resume", latest, "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert saved_epoch(tmp_path / "runs" / "tiny") == 2
+    assert latest.resolve() == (tmp_path / "runs" / "tiny").resolve()
+    Predictor.load(latest)
+
+
+def test_resume_points_latest_at_the_resumed_run(tmp_path, make_config):
+    path = make_config()
+    invoke("train", path)
+    invoke("train", path)  # tiny-2 is now the latest
+    assert invoke("train", "--resume", tmp_path / "runs" / "tiny", "--epochs", "2").exit_code == 0
+    assert (tmp_path / "runs" / "latest").resolve() == (tmp_path / "runs" / "tiny").resolve()
+
+
+def test_resume_when_already_done_trains_nothing(lm_run_copy):
+    before = snapshot(lm_run_copy)
+    result = invoke("train", "--resume", lm_run_copy)  # the config says 1 epoch; 1 is done
+    assert result.exit_code == 0, result.output
+    assert snapshot(lm_run_copy) == before
+
+
+def test_resume_problems(tmp_path, lm_run_copy):
+    result = invoke("train", "--resume", tmp_path / "gone")
+    assert result.exit_code == 1 and f"no run folder at {tmp_path / 'gone'}" in one_line(result.output)
+
+    result = invoke("train", "--resume", lm_run_copy, "--epochs", "0")
+    assert result.exit_code == 2
+    assert "train.epochs" in result.output and "set by an override" in result.output
+
+    (lm_run_copy / "weights.npz").unlink()
+    with pytest.raises(CheckpointError, match="missing weights.npz"):
+        training.resume_session(lm_run_copy, {"epochs": 2})
+
+
+# ---- determinism ---------------------------------------------------------------------------
+
+
+def run_twice(tmp_path, base, seeds):
+    results = []
+    for seed in seeds:
+        session = training.start_session(load_config(write_config(tmp_path, base), {"seed": seed, "epochs": 2}))
+        rows = training.train(session)
+        results.append(([[row[k] for k in SCORES] for row in rows], session.model.state_dict()))
+    return results
+
+
+@pytest.mark.parametrize("base", [TINY_LM, TINY_QA], ids=["lm", "qa"])
+def test_same_seed_same_run(tmp_path, base):
+    (metrics_a, weights_a), (metrics_b, weights_b) = run_twice(tmp_path, base, [0, 0])
+    assert metrics_a == metrics_b
+    assert_same_arrays({k: v.data for k, v in weights_a.items()}, {k: v.data for k, v in weights_b.items()})
+
+
+def test_another_seed_another_run(tmp_path):
+    (metrics_a, _), (metrics_b, _) = run_twice(tmp_path, TINY_LM, [0, 1])
+    assert metrics_a != metrics_b
+
+
+def test_loss_goes_down(tmp_path):
+    session = training.start_session(load_config(write_config(tmp_path), {"epochs": 3}))
+    seen = {"starts": [], "batches": []}
+    rows = training.train(session, on_epoch_start=lambda epoch, total: seen["starts"].append((epoch, total)),
+                          on_batch=seen["batches"].append)
+    assert [row["epoch"] for row in rows] == [1, 2, 3]
+    assert rows[0]["train_loss"] > rows[1]["train_loss"] > rows[2]["train_loss"]
+    assert rows[2]["test_loss"] < rows[0]["test_loss"]
+    assert seen["starts"] == [(1, 5), (2, 5), (3, 5)]  # 100 lines in batches of 20
+    assert seen["batches"] == [1, 2, 3, 4, 5] * 3
+
+
+def test_evaluate_every_n_epochs(tmp_path):
+    path = write_config(tmp_path, train={**TINY_LM["train"], "epochs": 3, "eval_every": 2})
+    session = training.start_session(load_config(path))
+    rows = training.train(session)
+    assert [row["epoch"] for row in rows] == [2, 3]  # every 2nd epoch, and always the last
+    assert saved_epoch(session.run_dir) == 3 and len(scores(session.run_dir)) == 2
+
+
+# ---- a diverging loss --------------------------------------------------------------------
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_epoch(tmp_path, make_config, monkeypatch):
+    assert invoke("train", make_config()).exit_code == 0
+    run_dir = tmp_path / "runs" / "tiny"
+    before = snapshot(run_dir)
+    # batches 1-2 of epoch 2 still update the weights in memory; batch 3's loss is NaN
+    fail_during(monkeypatch, epoch=2, batch=3, make_loss=lambda loss: loss * float("nan"))
+
+    result = invoke("train", "--resume", run_dir, "--epochs", "3")
+    assert result.exit_code == 1
+    text = one_line(result.output)
+    assert "the loss became nan at epoch 2, batch 3; training stopped" in text
+    assert f"The last good checkpoint (epoch 1) is kept in {run_dir}" in text and "Lower optimizer.lr" in text
+    assert snapshot(run_dir) == before
+    Predictor.load(run_dir).next_word("mary moved to the")
+
+
+def test_infinite_loss_raises_training_diverged(tmp_path, monkeypatch):
+    session = training.start_session(load_config(write_config(tmp_path)))
+    fail_during(monkeypatch, epoch=1, batch=1, make_loss=lambda loss: loss * float("inf"))
+    with pytest.raises(TrainingDiverged, match="became inf at epoch 1, batch 1"):
+        training.train(session)
+    assert not (session.run_dir / "weights.npz").exists()  # no epoch finished, none saved
+
+
+# ---- Ctrl-C ----------------------------------------------------------------------------------
+
+
+def interrupt(loss):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_training(tmp_path, make_config, monkeypatch):
+    path = make_config(train={**TINY_LM["train"], "epochs": 3})
+    run_dir = tmp_path / "runs" / "tiny"
+    fail_during(monkeypatch, epoch=2, batch=3, make_loss=interrupt)
+
+    result = invoke("train", path)
+    assert result.exit_code == 130
+    text = one_line(result.output)
+    assert f"interrupted during epoch 2; epoch 1 is saved in {run_dir}" in text
+    assert f"Continue with: minigrad train --resume {run_dir}" in text
+    assert saved_epoch(run_dir) == 1 and len(scores(run_dir)) == 1
+    Predictor.load(run_dir).next_word("mary moved to the")
+
+    monkeypatch.undo()  # the resume the message suggests finishes the run
+    result = invoke("train", "--resume", run_dir)
+    assert result.exit_code == 0, result.output
+    assert saved_epoch(run_dir) == 3 and [row[0] for row in scores(run_dir)] == [1, 2, 3]
+
+
+def test_ctrl_c_during_evaluation(tmp_path, make_config, monkeypatch):
+    path = make_config(train={**TINY_LM["train"], "epochs": 2})
+    run_dir = tmp_path / "runs" / "tiny"
+    real_evaluate = training.evaluate
+    calls = []
+
+    def evaluate(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_evaluate(*args)
+
+    monkeypatch.setattr(training, "evaluate", evaluate)
+    result = invoke("train", path)
+    assert result.exit_code == 130, result.output
+    assert "interrupted during epoch 2; epoch 1 is saved" in one_line(result.output)
+    assert saved_epoch(run_dir) == 1
+    Predictor.load(run_dir)
