@@ -82,7 +82,11 @@ def train(
 
     def start():
         if resume is not None:
-            return training.resume_session(resume, {"epochs": epochs})
+            fixed = [name for name, value in (("--task", task), ("--seed", seed), ("--out", out)) if value is not None]
+            if fixed or config is not None:
+                raise MinigradError(f"{', '.join(fixed) or 'a config file'} cannot change a run being resumed.",
+                                    hint="--resume takes --epochs (the new total) and --device only.")
+            return training.resume_session(resume, {"epochs": epochs, "device": device})
         if config is None:
             raise MinigradError("give a config file or --resume RUN.", hint="e.g. minigrad train configs/babi_rnn.yaml")
         overrides = {"task": _task_value(task), "epochs": epochs, "device": device, "seed": seed,

@@ -19,34 +19,18 @@ import csv
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from . import serialization
+from .serialization import write_text_atomic
 from .data.vocab import Vocabulary
 from .errors import CheckpointError
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "examples_per_s", "elapsed_s"]
 LATEST = "latest"
-
-
-def write_text_atomic(path, text):
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, serialization._FILE_MODE)  # mkstemp's 0600 would hide the run from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def new_run_dir(out, name):

@@ -55,26 +55,39 @@ def save(state_dict, path):
         raise ValueError(f"{MARKER!r} is reserved and cannot be used as a weight name")
     arrays = {name: _as_array(name, value) for name, value in state_dict.items()}
     arrays[MARKER] = np.array(FORMAT_VERSION)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
     try:
-        fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+        write_atomic(path, lambda file: np.savez(file, **arrays))
     except OSError as exc:
-        raise CheckpointError(f"cannot write weights to {path}: {exc.strerror}.",
-                              hint="Check that the folder exists and is writable.") from None
+        raise CheckpointError(f"cannot write weights to {os.fspath(path)}: {exc.strerror}.",
+                              hint="Check that the folder exists, is writable and has space.") from None
+
+
+def write_atomic(path, write, binary=True):
+    """Write a file through ``write(file)`` so readers see the old or the new one, never half.
+
+    The data goes into a temporary file in the same folder, is flushed to disk,
+    and the temporary file is renamed over ``path`` (a rename within a folder
+    is atomic). On any failure the temporary file is removed and ``path`` is
+    untouched.
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temp, _FILE_MODE)
         os.replace(temp, path)
-    except BaseException as exc:
-        os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise CheckpointError(f"cannot write weights to {path}: {exc.strerror}.",
-                                  hint="Check the disk has space and the path is writable.") from None
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
         raise
+
+
+def write_text_atomic(path, text):
+    """``write_atomic`` for a text file."""
+    write_atomic(path, lambda file: file.write(text), binary=False)
 
 
 def load(path):

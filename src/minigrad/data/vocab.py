@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from ..errors import CheckpointError, VocabularyError
+from ..serialization import write_text_atomic
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -78,7 +79,7 @@ class Vocabulary:
     def save(self, path):
         """Write the vocabulary as JSON to ``path``."""
         data = {"format": _FORMAT, "words": self.words}
-        Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
     @classmethod
     def load(cls, path):
