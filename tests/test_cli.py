@@ -73,8 +73,16 @@ def test_command_line_options_override_the_file(make_config, tmp_path):
 
 def test_train_without_a_config_says_what_to_give():
     result = invoke("train")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "give a config file or --resume RUN" in one_line(result.output)
+
+
+def test_resume_refuses_options_it_cannot_honour(tmp_path, make_config):
+    run_dir = tmp_path / "runs" / "tiny"
+    assert invoke("train", make_config()).exit_code == 0
+    result = invoke("train", "--resume", run_dir, "--seed", "5")
+    assert result.exit_code == 2
+    assert "--seed cannot change a run being resumed" in one_line(result.output)
 
 
 # ---- bad run files ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import MinigradError
+from .errors import ConfigError, MinigradError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minigrad: train and check small sequence models.")
 console = Console()
@@ -84,11 +84,11 @@ def train(
         if resume is not None:
             fixed = [name for name, value in (("--task", task), ("--seed", seed), ("--out", out)) if value is not None]
             if fixed or config is not None:
-                raise MinigradError(f"{', '.join(fixed) or 'a config file'} cannot change a run being resumed.",
+                raise ConfigError(f"{', '.join(fixed) or 'a config file'} cannot change a run being resumed.",
                                     hint="--resume takes --epochs (the new total) and --device only.")
             return training.resume_session(resume, {"epochs": epochs, "device": device})
         if config is None:
-            raise MinigradError("give a config file or --resume RUN.", hint="e.g. minigrad train configs/babi_rnn.yaml")
+            raise ConfigError("give a config file or --resume RUN.", hint="e.g. minigrad train configs/babi_rnn.yaml")
         overrides = {"task": _task_value(task), "epochs": epochs, "device": device, "seed": seed,
                      "out": None if out is None else str(out)}
         return training.start_session(load_config(config, overrides))
