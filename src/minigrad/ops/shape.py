@@ -2,7 +2,7 @@
 each gradient element back to where its value came from."""
 
 from ..autograd import Function
-from ..backend import get_array_module, scatter_add
+from ..backend import get_array_module, scatter_add, sum_rows_by_index
 
 
 class Reshape(Function):
@@ -74,13 +74,13 @@ class IndexSelect(Function):
     times receive the sum of their gradients."""
 
     def forward(self, weight, indices):
-        self.indices, self.shape, self.dtype = indices, weight.shape, weight.dtype
+        self.indices, self.shape = indices, weight.shape
         return weight[indices]
 
     def backward(self, gy):
-        gw = get_array_module(gy).zeros(self.shape, dtype=self.dtype)
-        rows = gy.reshape(-1, *self.shape[1:])
-        return (scatter_add(gw, self.indices.reshape(-1), rows),)
+        rows = gy.reshape(self.indices.size, -1)
+        gw = sum_rows_by_index(self.indices.reshape(-1), rows, self.shape[0])
+        return (gw.reshape(self.shape),)
 
 
 class Concat(Function):
