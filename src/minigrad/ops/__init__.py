@@ -4,6 +4,7 @@ from .elementwise import Add, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid, Sub, 
 from .linalg import Linear, MatMul
 from .loss import MSE, CrossEntropy, LogSoftmax, Softmax
 from .reduce import Max, Mean, Sum
+from .sequence import LSTMLayer, RNNLayer
 from .shape import BroadcastTo, Concat, Expand, GetItem, IndexSelect, Reshape, Stack, Transpose
 
 # The public name of each op, as the gradcheck registry labels its cases. A test
@@ -14,4 +15,5 @@ PUBLIC_OPS = (
     "sum", "mean", "max",
     "exp", "log", "tanh", "sigmoid", "relu",
     "softmax", "log_softmax", "cross_entropy", "mse",
+    "rnn_layer", "lstm_layer",
 )

@@ -9,6 +9,7 @@ import numpy as np
 from ..functional import linear
 from ..gradcheck import Case, Trial
 from ..tensor import concat, stack
+from .sequence import LSTMLayer, RNNLayer
 
 
 def normal(*shape):
@@ -47,6 +48,30 @@ def _cross_entropy(logits, targets, ignore=None):
     t = targets.reshape(-1)
     keep = np.ones_like(t, dtype=bool) if ignore is None else t != ignore
     return -logp[np.arange(len(t))[keep], t[keep]].mean()
+
+
+def _logistic(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _rnn(xz, w, h, activation):
+    """Reference Elman recurrence, one step at a time."""
+    hs = []
+    for x in xz:
+        h = activation(x + h @ w)
+        hs.append(h)
+    return np.stack(hs)
+
+
+def _lstm(xz, w, h, c):
+    """Reference LSTM recurrence, one step at a time (gate blocks i, f, g, o)."""
+    hs = []
+    for x in xz:
+        i, f, g, o = np.split(x + h @ w, 4, axis=-1)
+        c = _logistic(f) * c + _logistic(i) * np.tanh(g)
+        h = _logistic(o) * np.tanh(c)
+        hs.append(h)
+    return np.stack(hs)
 
 
 def _reduction_cases(name, method, reference):
@@ -128,6 +153,12 @@ CASES = [
          _cross_entropy),
     case("cross_entropy", "ignore_index=0", lambda x, t: x.cross_entropy(t, ignore_index=0),
          [normal(6, 4), fixed([0, 1, 2, 0, 3, 1])], lambda x, t: _cross_entropy(x, t, ignore=0)),
+    case("lstm_layer", "T=4 B=2 H=3", lambda xz, w, h0, c0: LSTMLayer.apply(xz, w, h0, c0),
+         [normal(4, 2, 12), normal(3, 12), normal(2, 3), normal(2, 3)], lambda xz, w, h0, c0: _lstm(xz, w, h0, c0)),
+    case("rnn_layer", "tanh T=5 B=2 H=3", lambda xz, w, h0: RNNLayer.apply(xz, w, h0, activation="tanh"),
+         [normal(5, 2, 3), normal(3, 3), normal(2, 3)], lambda xz, w, h0: _rnn(xz, w, h0, np.tanh)),
+    case("rnn_layer", "sigmoid T=5 B=2 H=3", lambda xz, w, h0: RNNLayer.apply(xz, w, h0, activation="sigmoid"),
+         [normal(5, 2, 3), normal(3, 3), normal(2, 3)], lambda xz, w, h0: _rnn(xz, w, h0, _logistic)),
     case("mse", "mean", lambda p, t: p.mse(t), [normal(4, 3), normal(4, 3)], lambda p, t: ((p - t) ** 2).mean()),
     case("mse", "sum", lambda p, t: p.mse(t, reduction="sum"), [normal(4, 1), normal(4, 1)],
          lambda p, t: ((p - t) ** 2).sum()),

@@ -1,7 +1,7 @@
 """The gate arithmetic of the LSTM and GRU cells as fused ops.
 
 Written with one op per operation, an LSTM step costs four slices, three
-sigmoids, a tanh, and five products and sums: thirteen graph nodes, each a
+sigmoids, two tanhs, three products and a sum: thirteen graph nodes, each a
 few microseconds of Python for a few microseconds of arithmetic (a GRU step
 is worse). These ops do the same work in two nodes (LSTM) and one (GRU).
 

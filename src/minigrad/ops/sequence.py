@@ -1,0 +1,119 @@
+"""Whole recurrent layers as single ops: the time loop runs inside forward
+and backward, on raw arrays.
+
+Unrolled one op per step, an LSTM over 66 steps is some 300 graph nodes,
+each paying Python bookkeeping for a few microseconds of arithmetic. Here the
+input's contribution to every gate, ``x @ W_ih + b``, is computed for all
+steps by the caller in one large matrix product (``xz``); the op then loops
+over time doing only what must be sequential, ``h @ W_hh`` and the gate
+arithmetic, into preallocated arrays. Backward walks time in reverse
+(backpropagation through time) and gets the gradient of ``W_hh`` for all
+steps from one matrix product at the end.
+
+Arrays are time-major, (time, batch, features), so each step's slice is
+contiguous.
+"""
+
+from ..autograd import Function
+from ..backend import get_array_module
+
+
+def _sigmoid(xp, x, out=None):
+    # Through tanh, which never overflows (e^-x does for x < -88 in float32).
+    y = xp.tanh(x * 0.5, out=out)
+    y *= 0.5
+    y += 0.5
+    return y
+
+
+def _previous(hs, h0):
+    """The hidden vector before each step: h0, then hs[0], ..., hs[T-2], as (T*B, H)."""
+    xp = get_array_module(hs)
+    return xp.concatenate([h0[None], hs[:-1]]).reshape(-1, hs.shape[-1])
+
+
+class LSTMLayer(Function):
+    """An LSTM over a whole sequence: hs = LSTM(xz, W_hh, h0, c0).
+
+    With z_t = xz_t + h_{t-1} @ W_hh split into blocks i, f, g, o::
+
+        c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g),   h_t = sigmoid(o) tanh(c_t)
+
+    Inputs: xz (T, B, 4H), W_hh (H, 4H), h0 and c0 (B, H).
+    Output: hs (T, B, H). The last cell state is kept as ``self.c_last``.
+    """
+
+    def forward(self, xz, w_hh, h0, c0):
+        xp = get_array_module(xz)
+        steps, n = xz.shape[0], w_hh.shape[0]
+        acts = xp.empty_like(xz)  # gate values i, f, g, o after their nonlinearities
+        cs = xp.empty((steps,) + c0.shape, dtype=xz.dtype)
+        tanh_cs = xp.empty_like(cs)
+        hs = xp.empty_like(cs)
+        h, c = h0, c0
+        for t in range(steps):
+            z = xz[t] + h @ w_hh
+            a = _sigmoid(xp, z, out=acts[t])
+            xp.tanh(z[:, 2 * n : 3 * n], out=a[:, 2 * n : 3 * n])
+            c = a[:, n : 2 * n] * c + a[:, :n] * a[:, 2 * n : 3 * n]
+            cs[t] = c
+            h = xp.multiply(a[:, 3 * n :], xp.tanh(c, out=tanh_cs[t]), out=hs[t])
+        self.saved = (acts, cs, tanh_cs, hs, w_hh, h0, c0)
+        self.c_last = c
+        return hs
+
+    def backward(self, ghs):
+        acts, cs, tanh_cs, hs, w_hh, h0, c0 = self.saved
+        xp = get_array_module(ghs)
+        n = w_hh.shape[0]
+        gz = xp.empty_like(acts)
+        gh = xp.zeros_like(h0)
+        gc = xp.zeros_like(c0)
+        for t in range(acts.shape[0] - 1, -1, -1):
+            a, tc = acts[t], tanh_cs[t]
+            i, f, g, o = a[:, :n], a[:, n : 2 * n], a[:, 2 * n : 3 * n], a[:, 3 * n :]
+            gh = gh + ghs[t]
+            gc = gc + gh * o * (1 - tc * tc)
+            c_prev = cs[t - 1] if t > 0 else c0
+            z = gz[t]
+            z[:, :n] = gc * g * i * (1 - i)
+            z[:, n : 2 * n] = gc * c_prev * f * (1 - f)
+            z[:, 2 * n : 3 * n] = gc * i * (1 - g * g)
+            z[:, 3 * n :] = gh * tc * o * (1 - o)
+            gh = z @ w_hh.T
+            gc = gc * f
+        g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
+        return gz, g_w, gh, gc
+
+
+class RNNLayer(Function):
+    """An Elman RNN over a whole sequence: h_t = act(xz_t + h_{t-1} @ W_hh),
+    with act tanh or sigmoid.
+
+    Inputs: xz (T, B, H), W_hh (H, H), h0 (B, H). Output: hs (T, B, H).
+    """
+
+    def forward(self, xz, w_hh, h0, activation="tanh"):
+        xp = get_array_module(xz)
+        self.tanh = activation == "tanh"
+        hs = xp.empty_like(xz)
+        h = h0
+        for t in range(xz.shape[0]):
+            z = xz[t] + h @ w_hh
+            h = xp.tanh(z, out=hs[t]) if self.tanh else _sigmoid(xp, z, out=hs[t])
+        self.saved = (hs, w_hh, h0)
+        return hs
+
+    def backward(self, ghs):
+        hs, w_hh, h0 = self.saved
+        xp = get_array_module(ghs)
+        gz = xp.empty_like(hs)
+        gh = xp.zeros_like(h0)
+        for t in range(hs.shape[0] - 1, -1, -1):
+            h = hs[t]
+            gh = gh + ghs[t]
+            # tanh' = 1 - h^2 and sigmoid' = h (1 - h), both from the output.
+            xp.multiply(gh, (1 - h * h) if self.tanh else h * (1 - h), out=gz[t])
+            gh = gz[t] @ w_hh.T
+        g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
+        return gz, g_w, gh
