@@ -6,8 +6,9 @@
     cross-entropy on the last step.
 
 A training step is forward, backward and a plain SGD update. Both frameworks
-run the same model written step by step, in the same process, alternating,
-and the table shows the median over the repetitions. PyTorch (CPU) is
+run the same model written step by step (the output layer runs at every step,
+as a cell's forward does, though only the last output is scored), in the same
+process, alternating, and the table shows the median over the repetitions. PyTorch (CPU) is
 optional: without it only minigrad's times are printed.
 
     python scripts/bench_rnn.py [--repeats 7] [--steps 20]
@@ -25,8 +26,10 @@ from minigrad.nn.recurrent import LSTMCell, RNNCell
 from minigrad.optim import SGD
 
 CONFIGS = {
-    "a: RNNCell 16, 5 steps, batch 100": dict(cell="rnn", vocab=20, dim=16, hidden=16, steps=5, batch=100),
-    "b: LSTMCell 100, 50 steps, batch 32": dict(cell="lstm", vocab=100, dim=50, hidden=100, steps=50, batch=32),
+    "a: RNNCell 16, 5 steps, batch 100": {"cell": "rnn", "vocab": 20, "dim": 16, "hidden": 16, "steps": 5, "batch": 100},
+    "b: LSTMCell 100, 50 steps, batch 32": {
+        "cell": "lstm", "vocab": 100, "dim": 50, "hidden": 100, "steps": 50, "batch": 32,
+    },
 }
 
 
@@ -78,7 +81,8 @@ def torch_step_fn(cell, vocab, dim, hidden, steps, batch, seed=0):
                 h = torch.sigmoid(w_ih(x) + w_hh(h))
             else:
                 h, c = lstm(x, (h, c))
-        loss = torch.nn.functional.cross_entropy(w_ho(h), ids[:, steps])
+            output = w_ho(h)  # every step, as the cell's forward does
+        loss = torch.nn.functional.cross_entropy(output, ids[:, steps])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -14,10 +14,9 @@ features) input, stacking layers, and applies one output layer to every step.
 
 from ..backend import get_array_module
 from ..errors import MinigradError
-from ..ops import Sigmoid, Tanh
 from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden
 from ..tensor import Tensor, concat, stack
-from .layers import Linear
+from .layers import Linear, Sigmoid, Tanh, as_tensor
 from .module import Module
 
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh}
@@ -54,7 +53,7 @@ class _Cell(Module):
 
     def forward(self, input, hidden):
         """(output, new state) for one time step; ``input`` is (batch, n_inputs)."""
-        h, state = self.step(input, hidden)
+        h, state = self.step(as_tensor(input), hidden)
         output = h if self.w_ho is None else self.w_ho(h)
         return output, state
 
@@ -78,14 +77,13 @@ class RNNCell(_Cell):
                 hint=f"Use one of: {', '.join(ACTIVATIONS)}.",
             )
         super().__init__(n_inputs, n_hidden)
-        self.activation = activation
-        self._nonlinearity = ACTIVATIONS[activation]
+        self.activation = ACTIVATIONS[activation]()  # a layer, as in the lesson
         self.w_ih = Linear(n_inputs, n_hidden)
         self.w_hh = Linear(n_hidden, n_hidden)
         self._add_output(n_output)
 
     def step(self, input, hidden):
-        h = self._nonlinearity.apply(self.w_ih(input) + self.w_hh(hidden))
+        h = self.activation(self.w_ih(input) + self.w_hh(hidden))
         return h, h
 
 
@@ -165,16 +163,23 @@ class RNN(Module):
         cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
         n_inputs, n_hidden, n_output: sizes of each input vector, of every
             layer's hidden vector, and of each output vector.
-        n_layers: how many cells are stacked.
-        activation: the RNNCell nonlinearity (``cell="rnn"`` only).
+        n_layers: how many cells are stacked (at least 1).
+        activation: the RNNCell nonlinearity (``cell="rnn"`` only). Tanh by
+            default, not the lesson's sigmoid: it keeps hidden vectors centred
+            on zero, which suits stacked layers.
 
-    The input is a float Tensor (batch, time, n_inputs); for word ids, look
-    them up first with an ``Embedding`` (it takes a (batch, time) array).
+    The input is a float Tensor (batch, time, n_inputs), or a list of the
+    time steps' (batch, n_inputs) Tensors. For word ids, look them up first
+    with an ``Embedding``: one step at a time gives the list, which is cheaper
+    to backpropagate than slicing one big lookup (each slice's gradient is a
+    whole (batch, time, n_inputs) array).
     """
 
     def __init__(self, cell, n_inputs, n_hidden, n_output, n_layers=1, activation="tanh"):
         if cell not in CELLS:
             raise RecurrentLayerError(f"unknown recurrent cell {cell!r}.", hint=f"Use one of: {', '.join(CELLS)}.")
+        if n_layers < 1:
+            raise RecurrentLayerError(f"n_layers must be at least 1, not {n_layers}.")
         options = {"activation": activation} if cell == "rnn" else {}
         sizes = [n_inputs] + [n_hidden] * (n_layers - 1)
         self.cell, self.n_layers = cell, n_layers
@@ -187,15 +192,19 @@ class RNN(Module):
         return [cell.init_hidden(batch_size) for cell in self.cells]
 
     def forward(self, input, hidden=None):
-        """Run the sequence ``input`` (batch, time, n_inputs).
+        """Run the sequence ``input`` through every layer.
 
         Returns:
             (outputs, states): outputs (batch, time, n_output) and the list of
             each layer's state after the last step (pass it back as ``hidden``
             to continue the sequence).
         """
-        states = list(hidden) if hidden is not None else self.init_hidden(input.shape[0])
-        inputs = [input[:, t] for t in range(input.shape[1])]
+        if isinstance(input, (list, tuple)):
+            inputs = [as_tensor(x) for x in input]
+        else:
+            input = as_tensor(input)
+            inputs = [input[:, t] for t in range(input.shape[1])]
+        states = list(hidden) if hidden is not None else self.init_hidden(inputs[0].shape[0])
         for k, cell in enumerate(self.cells):
             inputs, states[k] = _run_layer(cell, inputs, states[k])
         return self.w_ho(stack(inputs, dim=1)), states

@@ -12,7 +12,8 @@ import numpy as np
 from ..gradcheck import Case, Trial
 from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden
 from ..tensor import concat
-from .recurrent import GRUCell, LSTMCell, RNN, RNNCell
+from .layers import Tanh
+from .recurrent import RNN, GRUCell, LSTMCell, RNNCell
 
 BATCH, N_IN, N_HIDDEN, N_OUT, STEPS = 2, 3, 4, 3, 5
 
@@ -55,7 +56,7 @@ def _step(cell, x, state):
     """(h, state) of one step of ``cell`` in numpy, reading its current weights."""
     if isinstance(cell, RNNCell):
         h = _linear(cell.w_ih, x) + _linear(cell.w_hh, state)
-        h = _sigmoid(h) if cell.activation == "sigmoid" else np.tanh(h)
+        h = np.tanh(h) if isinstance(cell.activation, Tanh) else _sigmoid(h)
         return h, h
     if isinstance(cell, LSTMCell):
         h, c = _lstm_gates(_linear(cell.w_gates, np.concatenate([x, state[0]], axis=-1)), state[1])
@@ -105,12 +106,13 @@ def _cell_case(cls, **options):
 
         return Trial(fn, inputs, reference, params)
 
-    label = ", ".join(f"{k}={v}" for k, v in options.items()) or "one step"
+    label = options.get("activation", "one step")
     return Case(cls.__name__, label, setup)
 
 
 def _rnn_case(cell, n_layers, **options):
-    """The RNN wrapper over STEPS steps: all outputs, checked against numpy."""
+    """The RNN wrapper, ``n_layers`` deep, over STEPS steps: all outputs,
+    checked against numpy. Labelled like "lstm x2, 5 steps"."""
 
     def setup(rng):
         model = RNN(cell, N_IN, N_HIDDEN, N_OUT, n_layers=n_layers, **options)
@@ -129,8 +131,7 @@ def _rnn_case(cell, n_layers, **options):
 
         return Trial(lambda x: model(x)[0], [rng.standard_normal((BATCH, STEPS, N_IN))], reference, params)
 
-    layers = "1 layer" if n_layers == 1 else f"{n_layers} layers"
-    return Case("RNN", f"{cell}, {layers}, {STEPS} steps", setup)
+    return Case("RNN", f"{cell} x{n_layers}, {STEPS} steps", setup)
 
 
 CASES = [

@@ -1,0 +1,367 @@
+"""Time minigrad against PyTorch (CPU) on the models minigrad is made for.
+
+    python scripts/bench.py [--quick] [--only 1,3] [--accuracy] [--profile 4] [--json out.json]
+
+Workloads (one iteration = forward + backward + optimizer step):
+
+1. the lesson's experiment: Embedding(vocab, 16) + RNNCell(16, 16, vocab)
+   (sigmoid), batch 100, 5 steps, cross-entropy on the last step, SGD 0.05;
+   time per iteration. The data is the lesson's: the first 1000 lines of
+   bAbI task 1, left-padded with '-' to 6 tokens, rows 0-99.
+2. the same unrolled 50 steps: rows of 51 tokens cut from the lesson's
+   padded lines read one after another as one stream of text.
+3. question answering on bAbI task 1 with minigrad's QuestionAnswerer
+   (LSTM, embedding 50, hidden 100), Adam 1e-3, batch 32; time per epoch
+   over the 1000 training questions (32 batches, stories left-padded to 66
+   tokens). PyTorch runs the same model with nn.LSTM (its fused kernel); the
+   "step-by-step" column runs nn.LSTMCell in a Python loop. The ratio is
+   against nn.LSTM.
+4. the same at hidden 512.
+5. ``minigrad train configs/babi_rnn.yaml`` end to end in a subprocess
+   (wall time; no PyTorch figure).
+
+Each workload's frameworks run in this one process, alternating (the order
+flips every repetition), after a warm-up; the table shows medians, with
+±half the range over the repetitions in percent. minigrad's peak memory
+(peak resident set of the whole process, see ``peak_kib``) comes from a
+separate subprocess that runs only minigrad's side (2,000 iterations for
+workload 1; workload 5 runs the command's code in that process), so
+PyTorch's memory never counts.
+
+Options:
+    --quick         fewer repetitions, for a smoke run.
+    --only N[,N]    run only these workloads (e.g. ``--only 1,2``).
+    --accuracy      also train minigrad and PyTorch (nn.LSTM) for 20 epochs at
+                    hidden 100 and report test accuracy on the qa1 test split.
+    --profile N     run workload N's minigrad side (4 by default) under
+                    cProfile and print where its time goes, per source file.
+    --json PATH     also write the figures as a JSON list, one object per
+                    workload: workload, minigrad_s, pytorch_s, ratio, peak_mib,
+                    pytorch_step_s (null where a figure does not apply);
+                    with --accuracy, workload 3's object also has
+                    minigrad_test_acc and pytorch_test_acc.
+    --torch-threads N
+                    set PyTorch's intra-op threads (default: leave its default).
+
+PyTorch is optional and imported only here: without it only minigrad's
+figures are shown. Its thread count is left at its default and printed.
+numpy's BLAS threads are whatever the environment says (OPENBLAS_NUM_THREADS);
+the script reports them and the OpenBLAS variables but changes nothing.
+
+Other processes on the machine matter more than usual: with one thread per
+core (both libraries' default), a thread that loses its core to another
+process stalls the rest. On a busy 2-core machine that has made PyTorch
+iterations take 480 ms instead of 1 ms, and minigrad epochs 10x longer, so
+compare with ``OPENBLAS_NUM_THREADS=1 ... --torch-threads 1`` when the
+load average is above zero.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, NamedTuple, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _bench_workloads as W  # noqa: E402
+
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+class Spec(NamedTuple):
+    label: str
+    unit: str  # "iteration" or "epoch"
+    repetitions: tuple  # (full, quick)
+    per_repetition: tuple  # units timed together in one repetition: (full, quick)
+    minigrad: Callable  # () -> Runner
+    pytorch: Optional[Callable] = None  # (torch) -> Runner
+    pytorch_steps: Optional[Callable] = None  # (torch) -> Runner, the step-by-step variant
+    peak_units: int = 0  # units run in the peak-memory subprocess
+
+
+WORKLOADS = {
+    1: Spec("1 lesson RNN, 5 steps, batch 100 (per iteration)", "iteration", (7, 3), (200, 20),
+            lambda: W.minigrad_lesson(5), lambda torch: W.pytorch_lesson(torch, 5), peak_units=2000),
+    2: Spec("2 lesson RNN, 50 steps, batch 100 (per iteration)", "iteration", (7, 3), (40, 5),
+            lambda: W.minigrad_lesson(50), lambda torch: W.pytorch_lesson(torch, 50), peak_units=200),
+    3: Spec("3 LSTM QA, hidden 100, batch 32 (per epoch)", "epoch", (5, 1), (1, 1),
+            lambda: W.minigrad_qa(100), lambda torch: W.pytorch_qa(torch, 100),
+            lambda torch: W.pytorch_qa(torch, 100, fused=False), peak_units=1),
+    4: Spec("4 LSTM QA, hidden 512, batch 32 (per epoch)", "epoch", (3, 1), (1, 1),
+            lambda: W.minigrad_qa(512), lambda torch: W.pytorch_qa(torch, 512),
+            lambda torch: W.pytorch_qa(torch, 512, fused=False), peak_units=1),
+    5: Spec("5 minigrad train configs/babi_rnn.yaml (wall)", "run", (5, 1), (1, 1), W.minigrad_cli),
+}
+
+
+# ---- timing ------------------------------------------------------------------------------
+
+
+def _seconds_per_unit(runner, units):
+    start = time.perf_counter()
+    for _ in range(units):
+        runner.unit()
+    return (time.perf_counter() - start) / units
+
+
+def time_workload(spec, torch, quick):
+    """{"minigrad" | "pytorch" | "pytorch_step": [seconds per unit, one per repetition]}."""
+    runners = {"minigrad": spec.minigrad()}
+    if torch is not None and spec.pytorch is not None:
+        runners["pytorch"] = spec.pytorch(torch)
+    if torch is not None and spec.pytorch_steps is not None:
+        runners["pytorch_step"] = spec.pytorch_steps(torch)
+    for runner in runners.values():
+        runner.warmup()
+    times = {name: [] for name in runners}
+    names = list(runners)
+    for rep in range(spec.repetitions[quick]):
+        for name in names if rep % 2 == 0 else names[::-1]:  # alternate who goes first
+            times[name].append(_seconds_per_unit(runners[name], spec.per_repetition[quick]))
+    return times
+
+
+# ---- peak memory, in a process without PyTorch --------------------------------------------
+
+
+def peak_kib():
+    """This process's peak resident memory in KiB.
+
+    Linux keeps ru_maxrss across fork and exec, so a child started by a large
+    parent (this script with PyTorch loaded) would report the parent's size.
+    VmHWM, the high-water mark of the process's own address space, does not
+    carry over; ru_maxrss is the fallback where /proc is missing.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure_peak(number):
+    """Child side: run workload ``number``'s minigrad loop alone; print its peak memory in KiB.
+
+    Number 0 only imports minigrad, for the floor every process pays.
+    """
+    if number == 5:
+        W.minigrad_cli_in_process()
+    elif number:
+        spec = WORKLOADS[number]
+        runner = spec.minigrad()
+        for _ in range(spec.peak_units):
+            runner.unit()
+    if "torch" in sys.modules:
+        raise RuntimeError("PyTorch was imported in the peak-memory process")
+    print(json.dumps({"peak_kib": peak_kib()}))
+
+
+def peak_mib(number):
+    """Peak resident memory (MiB) of a fresh process running workload ``number``'s minigrad side."""
+    done = subprocess.run([sys.executable, __file__, "--peak-of", str(number)], capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])["peak_kib"] / 1024
+
+
+# ---- report --------------------------------------------------------------------------------
+
+
+def _median(values):
+    return statistics.median(values) if values else None
+
+
+def _fmt(values, unit):
+    """Median with ±half the range in percent: ``0.741 ms ±3%``."""
+    if not values:
+        return "-"
+    median = statistics.median(values)
+    spread = (max(values) - min(values)) / 2 / median * 100
+    text = f"{median * 1e3:.3f} ms" if unit == "iteration" else f"{median:.2f} s"
+    return f"{text} ±{spread:.0f}%"
+
+
+def result_row(spec, times, peak):
+    ours, theirs = _median(times.get("minigrad")), _median(times.get("pytorch"))
+    return {"workload": spec.label, "minigrad_s": ours, "pytorch_s": theirs,
+            "ratio": ours / theirs if ours and theirs else None, "peak_mib": peak,
+            "pytorch_step_s": _median(times.get("pytorch_step"))}
+
+
+def results_table(rows, all_times, note):
+    from rich.table import Table
+
+    table = Table(title="minigrad vs PyTorch (CPU), median time per unit", caption=note)
+    for column in ("workload", "minigrad", "PyTorch", "ratio\nmg / PT", "minigrad\npeak MiB",
+                   "PyTorch\nstep-by-step"):
+        table.add_column(column, justify="left" if column == "workload" else "right")
+    for row, (spec, times) in zip(rows, all_times):
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] else "-"
+        peak = f"{row['peak_mib']:.1f}" if row["peak_mib"] else "-"
+        table.add_row(spec.label, _fmt(times.get("minigrad"), spec.unit), _fmt(times.get("pytorch"), spec.unit),
+                      ratio, peak, _fmt(times.get("pytorch_step"), spec.unit))
+    return table
+
+
+def environment_lines(torch, threads_set=False):
+    """What the numbers depend on: BLAS, threads, environment variables, load."""
+    import numpy as np
+
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    lines = [f"python {sys.version.split()[0]}, numpy {np.__version__}, BLAS {blas.get('name', '?')} "
+             f"{blas.get('version', '')} ({blas.get('openblas configuration', 'no details')})"]
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = ", ".join(f"{p['internal_api']} {p['num_threads']} threads" for p in threadpool_info())
+        lines.append(f"BLAS thread pools: {pools}")
+    except ImportError:
+        lines.append("BLAS threads: threadpoolctl not installed (numpy's BLAS uses its default)")
+    set_vars = [f"{v}={os.environ[v]}" for v in OPENBLAS_VARS if v in os.environ]
+    lines.append("environment: " + (", ".join(set_vars) if set_vars else f"none of {', '.join(OPENBLAS_VARS)} set"))
+    if torch is None:
+        lines.append("PyTorch not installed: minigrad figures only")
+    else:
+        lines.append(f"PyTorch {torch.__version__}, {torch.get_num_threads()} intra-op threads "
+                     f"({'set by --torch-threads' if threads_set else 'its default'})")
+    load = os.getloadavg()[0]
+    lines.append(f"{os.cpu_count()} CPUs, load average {load:.2f} (1 min)")
+    if load >= 1.0:
+        lines.append("warning: other processes are using the CPUs; timings may be noisy (see the module docstring)")
+    return lines
+
+
+# ---- where the time goes ---------------------------------------------------------------------
+
+
+def _self_time_by_file(stats):
+    """Seconds spent in each source file, C calls (numpy, BLAS) counted in the file that made them.
+
+    cProfile records a numpy function or method as its own entry; its
+    per-caller times say which Python function called it. An ``@`` between
+    arrays is an operator, not a call, so its time is already in its caller.
+    """
+    by_file = {}
+    for (file, _, _), (_, _, own, _, callers) in stats.items():
+        if file == "~":  # a built-in: charge each caller's share to the caller's file
+            for (caller_file, _, _), caller_times in callers.items():
+                by_file[caller_file] = by_file.get(caller_file, 0.0) + caller_times[2]
+        else:
+            by_file[file] = by_file.get(file, 0.0) + own
+    return by_file
+
+
+def _short(file):
+    parts = Path(file).parts
+    return "/".join(parts[parts.index("minigrad") + 1:]) if "minigrad" in parts else Path(file).name
+
+
+def profile(number, quick):
+    """Print the share of workload ``number``'s minigrad time spent in each source file."""
+    import cProfile
+    import pstats
+
+    spec = WORKLOADS[number]
+    units = spec.per_repetition[quick]
+    runner = spec.minigrad()
+    runner.warmup()
+    plain = _seconds_per_unit(runner, units) * units
+    profiler = cProfile.Profile()
+    profiler.runcall(_seconds_per_unit, runner, units)
+    by_file = _self_time_by_file(pstats.Stats(profiler).stats)
+    total = sum(by_file.values())
+    print(f"\nprofile of workload {spec.label}: {units} {spec.unit}(s), {plain:.2f} s unprofiled, "
+          f"{total:.2f} s under cProfile")
+    for file, seconds in sorted(by_file.items(), key=lambda item: -item[1])[:12]:
+        print(f"  {seconds / total:6.1%}  {seconds:7.2f} s  {_short(file)}")
+    products = sum(s for f, s in by_file.items() if f.endswith(os.path.join("ops", "linalg.py")))
+    gates = sum(s for f, s in by_file.items() if f.endswith(os.path.join("ops", "recurrent.py")))
+    print(f"matrix products (ops/linalg.py: MatMul/Linear forward+backward, BLAS plus the bias add): "
+          f"{products / total:.1%} of profiled time, {products / plain:.1%} of unprofiled time")
+    print(f"fused gate arithmetic (ops/recurrent.py): {gates / total:.1%} profiled, {gates / plain:.1%} unprofiled")
+    print("method: self time per file, numpy calls charged to the file that made them. cProfile adds a "
+          "fixed cost to every Python call, which inflates the many small calls and not the few large "
+          "products, so the share against the unprofiled time is the better estimate for the products.")
+
+
+# ---- main ------------------------------------------------------------------------------------
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def run_accuracy(torch, rows):
+    """Train at hidden 100 for 20 epochs in both frameworks; print and record test accuracy."""
+    accuracy = W.train_for_accuracy(torch, hidden=100, epochs=20)
+    theirs = "-" if accuracy["pytorch"] is None else f"{accuracy['pytorch']:.3f}"
+    print(f"qa1 test accuracy after 20 epochs at hidden 100: minigrad {accuracy['minigrad']:.3f}, "
+          f"PyTorch nn.LSTM {theirs}")
+    for row in rows:
+        if row["workload"].startswith("3 "):
+            row.update(minigrad_test_acc=accuracy["minigrad"], pytorch_test_acc=accuracy["pytorch"])
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    parser.add_argument("--only", default=",".join(map(str, WORKLOADS)), help="workloads to run, e.g. 1,3")
+    parser.add_argument("--accuracy", action="store_true", help="also report qa1 test accuracy (20 epochs)")
+    parser.add_argument("--profile", type=int, nargs="?", const=4, default=None, metavar="N",
+                        help="profile workload N's minigrad side (default 4)")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the figures as JSON")
+    parser.add_argument("--torch-threads", type=int, default=0, metavar="N",
+                        help="PyTorch intra-op threads (default: PyTorch's own default)")
+    parser.add_argument("--peak-of", type=int, default=None, help=argparse.SUPPRESS)  # child process
+    args = parser.parse_args(argv)
+    args.only = [int(n) for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in args.only + ([args.profile] if args.profile else []) if n not in WORKLOADS]
+    if unknown or args.profile == 5:
+        parser.error(f"no workload {unknown or [5]} to run that way; choose from {list(WORKLOADS)}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.peak_of is not None:
+        return measure_peak(args.peak_of)
+    from rich.console import Console
+
+    console, torch = Console(), _import_torch()
+    if torch is not None and args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    if not console.is_terminal:  # piped to a file: don't squeeze the table into 80 columns
+        console.width = 140
+    for line in environment_lines(torch, bool(args.torch_threads)):
+        console.print(line, highlight=False)
+    console.print(f"peak of a process that only imports minigrad: {peak_mib(0):.1f} MiB", highlight=False)
+    rows, all_times = [], []
+    for number in args.only:
+        spec = WORKLOADS[number]
+        console.print(f"running {spec.label} ...", highlight=False)
+        times = time_workload(spec, torch, args.quick)
+        rows.append(result_row(spec, times, peak_mib(number)))
+        all_times.append((spec, times))
+    note = (f"ratio below 1: minigrad is faster. Peak: peak resident memory of a process running minigrad alone. "
+            f"Load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs.")
+    console.print(results_table(rows, all_times, note))
+    if args.accuracy:
+        run_accuracy(torch, rows)
+    if args.profile:
+        profile(args.profile, args.quick)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
