@@ -13,29 +13,19 @@ from .errors import ConfigError
 from .nn import Dropout, Embedding, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .nn.module import Module
 from .nn.recurrent import CELLS
-from .tensor import concat, stack
+from .tensor import concat
 
 
-def embed_steps(embedding, ids):
-    """Look up a (batch, time) id array one step at a time: a list of (batch, dim).
+def encode(embedding, cells, ids):
+    """Hidden vectors (time, batch, hidden) of stacked ``cells`` over (batch, time) ``ids``.
 
-    Per-step lookups keep each gradient scatter as small as the vocabulary,
-    where slicing one (batch, time, dim) lookup would scatter every step's
-    gradient into a whole (batch, time, dim) array.
+    Everything runs time-major: the ids are looked up as (time, batch) in one
+    op, and each cell runs the whole sequence at once (``Cell.run``).
     """
-    return [embedding(ids[:, t]) for t in range(ids.shape[1])]
-
-
-def run_cells(cells, steps):
-    """Run stacked cells over a list of step inputs; return the top layer's hidden vectors."""
+    x = embedding(ids.T)
     for cell in cells:
-        state = cell.init_hidden(steps[0].shape[0])
-        hiddens = []
-        for x in steps:
-            h, state = cell.step(x, state)
-            hiddens.append(h)
-        steps = hiddens
-    return steps
+        x, _ = cell.run(x)
+    return x
 
 
 def make_cells(kind, n_inputs, n_hidden, n_layers):
@@ -55,8 +45,8 @@ class LanguageModel(Module):
 
     def forward(self, ids):
         """(batch, time) ids -> (batch, time, vocab) scores."""
-        hiddens = run_cells(self.cells, embed_steps(self.embedding, ids))
-        return self.output(stack(hiddens, dim=1))  # one product for all steps
+        hiddens = encode(self.embedding, self.cells, ids)
+        return self.output(hiddens).transpose(1, 0, 2)  # one product for all steps
 
 
 class QuestionAnswerer(Module):
@@ -70,8 +60,8 @@ class QuestionAnswerer(Module):
 
     def forward(self, stories, questions):
         """(batch, story_len) and (batch, question_len) ids -> (batch, vocab) scores."""
-        story = run_cells(self.story_cells, embed_steps(self.embedding, stories))[-1]
-        question = run_cells(self.question_cells, embed_steps(self.embedding, questions))[-1]
+        story = encode(self.embedding, self.story_cells, stories)[-1]
+        question = encode(self.embedding, self.question_cells, questions)[-1]
         return self.output(concat([story, question], dim=-1))
 
 

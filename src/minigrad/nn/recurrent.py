@@ -14,7 +14,9 @@ features) input, stacking layers, and applies one output layer to every step.
 
 from ..backend import get_array_module
 from ..errors import MinigradError
+from .. import functional as F
 from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden
+from ..ops.sequence import LSTMLayer, RNNLayer
 from ..tensor import Tensor, concat, stack
 from .layers import Linear, Sigmoid, Tanh, as_tensor
 from .module import Module
@@ -26,12 +28,11 @@ class RecurrentLayerError(MinigradError, ValueError):
     """A recurrent layer was asked for a cell type or nonlinearity it does not have."""
 
 
-def _zeros(batch_size, n_hidden, module):
-    """A zero state on the device and in the dtype of ``module``'s parameters.
+def _zeros(batch_size, n_hidden, like):
+    """A zero state on the device and in the dtype of the array ``like``.
 
     It needs no gradient: nothing learns the starting state.
     """
-    like = module.parameters()[0].data
     return Tensor(get_array_module(like).zeros((batch_size, n_hidden), dtype=like.dtype))
 
 
@@ -59,7 +60,21 @@ class _Cell(Module):
 
     def init_hidden(self, batch_size=1):
         """The state before the first step: zeros of shape (batch_size, n_hidden)."""
-        return _zeros(batch_size, self.n_hidden, self)
+        return _zeros(batch_size, self.n_hidden, self.w_ih.weight.data)
+
+    def run(self, inputs, state=None):
+        """Run the cell over a whole time-major sequence ``inputs`` (time, batch, n_inputs).
+
+        Returns (hidden vectors (time, batch, n_hidden), state after the last
+        step). This plain version steps one op at a time; RNNCell and LSTMCell
+        replace it with a single whole-sequence op (``ops.sequence``).
+        """
+        state = self.init_hidden(inputs.shape[1]) if state is None else state
+        hiddens = []
+        for t in range(inputs.shape[0]):
+            h, state = self.step(inputs[t], state)
+            hiddens.append(h)
+        return stack(hiddens, dim=0), state
 
 
 class RNNCell(_Cell):
@@ -78,6 +93,7 @@ class RNNCell(_Cell):
             )
         super().__init__(n_inputs, n_hidden)
         self.activation = ACTIVATIONS[activation]()  # a layer, as in the lesson
+        self.nonlinearity = activation
         self.w_ih = Linear(n_inputs, n_hidden)
         self.w_hh = Linear(n_hidden, n_hidden)
         self._add_output(n_output)
@@ -85,6 +101,14 @@ class RNNCell(_Cell):
     def step(self, input, hidden):
         h = self.activation(self.w_ih(input) + self.w_hh(hidden))
         return h, h
+
+    def run(self, inputs, state=None):
+        """The whole sequence in one ``RNNLayer`` op, after one product for every
+        step's input; both biases are added to that product."""
+        state = self.init_hidden(inputs.shape[1]) if state is None else state
+        xz = self.w_ih(inputs) + self.w_hh.bias
+        hs = RNNLayer.apply(xz, self.w_hh.weight, as_tensor(state), activation=self.nonlinearity)
+        return hs, hs[-1]
 
 
 class LSTMCell(_Cell):
@@ -122,7 +146,19 @@ class LSTMCell(_Cell):
 
     def init_hidden(self, batch_size=1):
         """The state before the first step: the pair (h, c) of zeros."""
-        return super().init_hidden(batch_size), super().init_hidden(batch_size)
+        like = self.w_gates.weight.data
+        return _zeros(batch_size, self.n_hidden, like), _zeros(batch_size, self.n_hidden, like)
+
+    def run(self, inputs, state=None):
+        """The whole sequence in one ``LSTMLayer`` op. The input rows of
+        ``w_gates`` multiply every step's input in one product first; the
+        op loops over time with the hidden rows."""
+        h, c = self.init_hidden(inputs.shape[1]) if state is None else state
+        weight = self.w_gates.weight
+        xz = F.linear(inputs, weight[: self.n_inputs], self.w_gates.bias)
+        out = LSTMLayer.apply(xz, weight[self.n_inputs :], as_tensor(h), as_tensor(c))
+        hs = out[:-1]  # the op appends the last cell state as one more row
+        return hs, (hs[-1], out[-1])
 
 
 class GRUCell(_Cell):
@@ -200,20 +236,10 @@ class RNN(Module):
             to continue the sequence).
         """
         if isinstance(input, (list, tuple)):
-            inputs = [as_tensor(x) for x in input]
+            x = stack([as_tensor(step) for step in input], dim=0)
         else:
-            input = as_tensor(input)
-            inputs = [input[:, t] for t in range(input.shape[1])]
-        states = list(hidden) if hidden is not None else self.init_hidden(inputs[0].shape[0])
+            x = as_tensor(input).transpose(1, 0, 2)  # cells run time-major
+        states = list(hidden) if hidden is not None else self.init_hidden(x.shape[1])
         for k, cell in enumerate(self.cells):
-            inputs, states[k] = _run_layer(cell, inputs, states[k])
-        return self.w_ho(stack(inputs, dim=1)), states
-
-
-def _run_layer(cell, inputs, state):
-    """Step ``cell`` over the list ``inputs``; return its hidden vectors and last state."""
-    outputs = []
-    for x in inputs:
-        h, state = cell.step(x, state)
-        outputs.append(h)
-    return outputs, state
+            x, states[k] = cell.run(x, states[k])
+        return self.w_ho(x).transpose(1, 0, 2), states

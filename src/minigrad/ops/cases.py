@@ -71,7 +71,7 @@ def _lstm(xz, w, h, c):
         c = _logistic(f) * c + _logistic(i) * np.tanh(g)
         h = _logistic(o) * np.tanh(c)
         hs.append(h)
-    return np.stack(hs)
+    return np.concatenate([np.stack(hs), c[None]])
 
 
 def _reduction_cases(name, method, reference):

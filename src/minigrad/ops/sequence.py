@@ -40,7 +40,9 @@ class LSTMLayer(Function):
         c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g),   h_t = sigmoid(o) tanh(c_t)
 
     Inputs: xz (T, B, 4H), W_hh (H, 4H), h0 and c0 (B, H).
-    Output: hs (T, B, H). The last cell state is kept as ``self.c_last``.
+    Output: (T + 1, B, H): the hidden vector of every step, then one more row
+    holding the last cell state c_T, so that a sequence continued from
+    (h_T, c_T) backpropagates into this one too.
     """
 
     def forward(self, xz, w_hh, h0, c0):
@@ -49,7 +51,8 @@ class LSTMLayer(Function):
         acts = xp.empty_like(xz)  # gate values i, f, g, o after their nonlinearities
         cs = xp.empty((steps,) + c0.shape, dtype=xz.dtype)
         tanh_cs = xp.empty_like(cs)
-        hs = xp.empty_like(cs)
+        out = xp.empty((steps + 1,) + c0.shape, dtype=xz.dtype)
+        hs = out[:steps]
         h, c = h0, c0
         for t in range(steps):
             z = xz[t] + h @ w_hh
@@ -58,17 +61,18 @@ class LSTMLayer(Function):
             c = a[:, n : 2 * n] * c + a[:, :n] * a[:, 2 * n : 3 * n]
             cs[t] = c
             h = xp.multiply(a[:, 3 * n :], xp.tanh(c, out=tanh_cs[t]), out=hs[t])
+        out[steps] = c
         self.saved = (acts, cs, tanh_cs, hs, w_hh, h0, c0)
-        self.c_last = c
-        return hs
+        return out
 
-    def backward(self, ghs):
+    def backward(self, g_out):
         acts, cs, tanh_cs, hs, w_hh, h0, c0 = self.saved
-        xp = get_array_module(ghs)
+        xp = get_array_module(g_out)
         n = w_hh.shape[0]
+        ghs = g_out[:-1]
         gz = xp.empty_like(acts)
         gh = xp.zeros_like(h0)
-        gc = xp.zeros_like(c0)
+        gc = g_out[-1]
         for t in range(acts.shape[0] - 1, -1, -1):
             a, tc = acts[t], tanh_cs[t]
             i, f, g, o = a[:, :n], a[:, n : 2 * n], a[:, 2 * n : 3 * n], a[:, 3 * n :]
