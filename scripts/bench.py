@@ -33,8 +33,10 @@ Options:
     --only N[,N]    run only these workloads (e.g. ``--only 1,2``).
     --accuracy      also train minigrad and PyTorch (nn.LSTM) for 20 epochs at
                     hidden 100 and report test accuracy on the qa1 test split.
-    --profile N     run workload N's minigrad side (4 by default) under
-                    cProfile and print where its time goes, per source file.
+    --profile N     print where workload N's minigrad time goes (4 by default):
+                    the share of matrix products (BLAS) against everything
+                    else, from sampling the running source line every 0.5 ms,
+                    the busiest lines, and cProfile's self time per file.
     --json PATH     also write the figures as a JSON list, one object per
                     workload: workload, minigrad_s, pytorch_s, ratio, peak_mib,
                     pytorch_step_s (null where a figure does not apply);
@@ -52,18 +54,22 @@ Other processes on the machine matter more than usual: with one thread per
 core (both libraries' default), a thread that loses its core to another
 process stalls the rest. On a busy 2-core machine that has made PyTorch
 iterations take 480 ms instead of 1 ms, and minigrad epochs 10x longer, so
-compare with ``OPENBLAS_NUM_THREADS=1 ... --torch-threads 1`` when the
-load average is above zero.
+when other processes are running, compare with
+``OPENBLAS_NUM_THREADS=1 python scripts/bench.py --torch-threads 1``.
 """
 
 import argparse
 import json
+import linecache
 import os
+import re
 import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
@@ -262,8 +268,60 @@ def _short(file):
     return "/".join(parts[parts.index("minigrad") + 1:]) if "minigrad" in parts else Path(file).name
 
 
+# A source line that multiplies matrices: ``a @ b``, ``xp.matmul``, ``dot``, ``einsum``.
+_PRODUCT = re.compile(r"@|\b(matmul|dot|einsum|tensordot)\(")
+
+
+def _caller_line(frame):
+    """(file, line) of the innermost frame outside numpy's own Python code."""
+    while frame.f_back is not None and f"{os.sep}numpy{os.sep}" in frame.f_code.co_filename:
+        frame = frame.f_back
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+def sample_lines(fn, interval=5e-4):
+    """Run ``fn()`` while another thread notes the line it is on every ``interval`` seconds.
+
+    A numpy call in progress (a BLAS product included) shows as the line
+    that made it. Returns (Counter of (file, line), seconds fn took).
+    """
+    main, counts, done = threading.get_ident(), Counter(), threading.Event()
+
+    def sampler():
+        while not done.wait(interval):
+            frame = sys._current_frames().get(main)
+            if frame is not None:
+                counts[_caller_line(frame)] += 1
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)  # hand the GIL over often, so samples land on time
+    thread = threading.Thread(target=sampler, daemon=True)
+    start = time.perf_counter()
+    thread.start()
+    try:
+        fn()
+    finally:
+        seconds = time.perf_counter() - start
+        done.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    return counts, seconds
+
+
+def _print_products(counts, seconds):
+    total = sum(counts.values()) or 1
+    text = {key: linecache.getline(key[0], key[1]).split("#")[0].strip() for key in counts}
+    products = sum(n for key, n in counts.items() if _PRODUCT.search(text[key]))
+    print(f"sampled run: {seconds:.2f} s, {total} samples of the running line, one every 0.5 ms")
+    print(f"  matrix products (lines with @, matmul, dot or einsum; BLAS): {products / total:.1%}")
+    print(f"  everything else (Python, graph bookkeeping, elementwise numpy): {1 - products / total:.1%}")
+    print("  busiest lines:")
+    for (file, line), n in counts.most_common(8):
+        print(f"    {n / total:6.1%}  {_short(file)}:{line}  {text[(file, line)][:70]}")
+
+
 def profile(number, quick):
-    """Print the share of workload ``number``'s minigrad time spent in each source file."""
+    """Print where workload ``number``'s minigrad time goes: matrix products vs the rest, and per file."""
     import cProfile
     import pstats
 
@@ -271,23 +329,17 @@ def profile(number, quick):
     units = spec.per_repetition[quick]
     runner = spec.minigrad()
     runner.warmup()
-    plain = _seconds_per_unit(runner, units) * units
+    print(f"\nprofile of workload {spec.label}, minigrad only, {units} {spec.unit}(s) per run")
+    _print_products(*sample_lines(lambda: [runner.unit() for _ in range(units)]))
     profiler = cProfile.Profile()
     profiler.runcall(_seconds_per_unit, runner, units)
     by_file = _self_time_by_file(pstats.Stats(profiler).stats)
     total = sum(by_file.values())
-    print(f"\nprofile of workload {spec.label}: {units} {spec.unit}(s), {plain:.2f} s unprofiled, "
-          f"{total:.2f} s under cProfile")
-    for file, seconds in sorted(by_file.items(), key=lambda item: -item[1])[:12]:
-        print(f"  {seconds / total:6.1%}  {seconds:7.2f} s  {_short(file)}")
-    products = sum(s for f, s in by_file.items() if f.endswith(os.path.join("ops", "linalg.py")))
-    gates = sum(s for f, s in by_file.items() if f.endswith(os.path.join("ops", "recurrent.py")))
-    print(f"matrix products (ops/linalg.py: MatMul/Linear forward+backward, BLAS plus the bias add): "
-          f"{products / total:.1%} of profiled time, {products / plain:.1%} of unprofiled time")
-    print(f"fused gate arithmetic (ops/recurrent.py): {gates / total:.1%} profiled, {gates / plain:.1%} unprofiled")
-    print("method: self time per file, numpy calls charged to the file that made them. cProfile adds a "
-          "fixed cost to every Python call, which inflates the many small calls and not the few large "
-          "products, so the share against the unprofiled time is the better estimate for the products.")
+    print(f"cProfile run: {total:.2f} s; self time per file, numpy calls charged to the file that made them:")
+    for file, seconds in sorted(by_file.items(), key=lambda item: -item[1])[:8]:
+        print(f"    {seconds / total:6.1%}  {seconds:6.2f} s  {_short(file)}")
+    print("method: the product share comes from sampling, which adds almost nothing to the run; cProfile "
+          "adds a cost to every Python call, so its per-file shares overstate the Python-heavy files.")
 
 
 # ---- main ------------------------------------------------------------------------------------
@@ -352,7 +404,8 @@ def main(argv=None):
         times = time_workload(spec, torch, args.quick)
         rows.append(result_row(spec, times, peak_mib(number)))
         all_times.append((spec, times))
-    note = (f"ratio below 1: minigrad is faster. Peak: peak resident memory of a process running minigrad alone. "
+    note = (f"ratio below 1: minigrad is faster. Peak: peak resident memory of a process running minigrad "
+            f"alone ({WORKLOADS[1].peak_units} iterations for workload 1). "
             f"Load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs.")
     console.print(results_table(rows, all_times, note))
     if args.accuracy:

@@ -6,19 +6,24 @@ are wanted, the result keeps the op instance (its *context*, ``ctx``), and the
 context keeps its input tensors (``ctx.parents``) plus whatever its forward
 saved for the backward. That chain of contexts is the graph.
 
-How it is walked: ``backward`` orders the graph topologically with an explicit
-stack (never recursion, so a graph a million ops deep is fine), then visits it
-from the output back to the inputs, handing each context the gradient of its
-output and routing the gradients it returns to its parents. A context is
-dropped as soon as it has been visited, so the memory held by the graph shrinks
-while backward runs and is gone when it ends.
+How it is walked: every recorded op gets a sequence number when it runs, so
+an op's inputs always have smaller numbers than the op itself. ``backward``
+keeps the tensors waiting for their turn in a heap and always takes the one
+with the largest number next: by then every op that consumed it has passed
+its gradient back, so its gradient is complete. This is a loop, never
+recursion, so a graph a million ops deep is fine. A context is dropped as soon
+as it has been visited, so the memory held by the graph shrinks while
+backward runs and is gone when it ends.
 """
 
 from contextlib import contextmanager
+from heapq import heappop, heappush
+from itertools import count
 
 from .errors import GraphError
 
 _grad_enabled = True  # switched off inside ``no_grad()``
+_sequence = count()  # numbers recorded ops in the order they ran
 
 
 @contextmanager
@@ -53,6 +58,7 @@ class Function:
 
     parents = ()
     needs_input_grad = ()
+    seq = -1  # this op's place in the order ops ran, set when it is recorded
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -64,6 +70,7 @@ class Function:
             if True in needs:
                 ctx.parents = inputs
                 ctx.needs_input_grad = needs
+                ctx.seq = next(_sequence)
                 return Tensor._from_op(output, ctx)
         return Tensor._from_op(output, None)
 
@@ -96,25 +103,6 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=tuple(range(leading)) + stretched, keepdims=False).reshape(shape)
 
 
-def _topological_order(root):
-    """Tensors of the graph under ``root`` with a context, inputs before outputs."""
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node._ctx.parents:
-            if parent._ctx is not None and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
-
-
 def _accumulate_leaf(leaf, grad):
     """Add ``grad`` into a leaf's ``.grad``, which the leaf owns outright."""
     if grad.dtype != leaf.data.dtype:
@@ -132,24 +120,27 @@ def backward(root, grad, retain_graph=False):
         _accumulate_leaf(root, grad)
         return
     pending = {id(root): grad}  # gradients that have reached a tensor, not yet passed on
-    for node in reversed(_topological_order(root)):
-        grad = pending.pop(id(node), None)
+    waiting = [(-root._ctx.seq, root)]  # a heap: the most recent op comes out first
+    while waiting:
+        node = heappop(waiting)[1]
         ctx = node._ctx
-        if grad is None:  # no path from root reaches this node's gradient
-            continue
         if not retain_graph:
             node._ctx = RELEASED
-        input_grads = ctx.backward(grad)
-        for parent, input_grad in zip(ctx.parents, input_grads):
+        for parent, input_grad in zip(ctx.parents, ctx.backward(pending.pop(id(node)))):
             if input_grad is None or not parent.requires_grad:
                 continue
-            input_grad = unbroadcast(input_grad, parent.data.shape)
+            if input_grad.shape != parent.data.shape:
+                input_grad = unbroadcast(input_grad, parent.data.shape)
             if parent._ctx is None:
                 _accumulate_leaf(parent, input_grad)
-            else:
-                key = id(parent)
+                continue
+            key = id(parent)
+            if key in pending:
                 # Out of place: an op may have handed the same array to two inputs.
-                pending[key] = pending[key] + input_grad if key in pending else input_grad
+                pending[key] = pending[key] + input_grad
+            else:
+                pending[key] = input_grad
+                heappush(waiting, (-parent._ctx.seq, parent))
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor's methods call ops, which subclass Function)

@@ -16,7 +16,7 @@ DEFAULT_FLOAT = np.float32
 
 
 def _is_float(dtype) -> bool:
-    return np.issubdtype(dtype, np.floating)
+    return dtype.kind == "f"  # not np.issubdtype, which costs a microsecond per call
 
 
 def _to_array(data, dtype, requires_grad):
