@@ -15,7 +15,7 @@ features) input, stacking layers, and applies one output layer to every step.
 from ..backend import get_array_module
 from ..errors import MinigradError
 from .. import functional as F
-from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden
+from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden, RNNStep
 from ..ops.sequence import LSTMLayer, RNNLayer
 from ..tensor import Tensor, concat, stack
 from .layers import Linear, Sigmoid, Tanh, as_tensor
@@ -99,7 +99,10 @@ class RNNCell(_Cell):
         self._add_output(n_output)
 
     def step(self, input, hidden):
-        h = self.activation(self.w_ih(input) + self.w_hh(hidden))
+        if input.dtype.kind != "f":  # the lesson's integer features, as Linear accepts them
+            input = Tensor(input.data.astype(self.w_ih.weight.dtype))
+        h = RNNStep.apply(input, as_tensor(hidden), self.w_ih.weight, self.w_ih.bias,
+                          self.w_hh.weight, self.w_hh.bias, activation=self.nonlinearity)
         return h, h
 
     def run(self, inputs, state=None):

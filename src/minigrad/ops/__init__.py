@@ -15,5 +15,5 @@ PUBLIC_OPS = (
     "sum", "mean", "max",
     "exp", "log", "tanh", "sigmoid", "relu",
     "softmax", "log_softmax", "cross_entropy", "mse",
-    "rnn_layer", "lstm_layer",
+    "rnn_step", "rnn_layer", "lstm_layer",
 )

@@ -9,6 +9,7 @@ import numpy as np
 from ..functional import linear
 from ..gradcheck import Case, Trial
 from ..tensor import concat, stack
+from .recurrent import RNNStep
 from .sequence import LSTMLayer, RNNLayer
 
 
@@ -159,6 +160,14 @@ CASES = [
          [normal(5, 2, 3), normal(3, 3), normal(2, 3)], lambda xz, w, h0: _rnn(xz, w, h0, np.tanh)),
     case("rnn_layer", "sigmoid T=5 B=2 H=3", lambda xz, w, h0: RNNLayer.apply(xz, w, h0, activation="sigmoid"),
          [normal(5, 2, 3), normal(3, 3), normal(2, 3)], lambda xz, w, h0: _rnn(xz, w, h0, _logistic)),
+    case("rnn_step", "sigmoid B=3 in=4 H=5",
+         lambda x, h, wi, bi, wh, bh: RNNStep.apply(x, h, wi, bi, wh, bh, activation="sigmoid"),
+         [normal(3, 4), normal(3, 5), normal(4, 5), normal(5), normal(5, 5), normal(5)],
+         lambda x, h, wi, bi, wh, bh: _logistic(x @ wi + bi + h @ wh + bh)),
+    case("rnn_step", "tanh B=3 in=4 H=5",
+         lambda x, h, wi, bi, wh, bh: RNNStep.apply(x, h, wi, bi, wh, bh, activation="tanh"),
+         [normal(3, 4), normal(3, 5), normal(4, 5), normal(5), normal(5, 5), normal(5)],
+         lambda x, h, wi, bi, wh, bh: np.tanh(x @ wi + bi + h @ wh + bh)),
     case("mse", "mean", lambda p, t: p.mse(t), [normal(4, 3), normal(4, 3)], lambda p, t: ((p - t) ** 2).mean()),
     case("mse", "sum", lambda p, t: p.mse(t, reduction="sum"), [normal(4, 1), normal(4, 1)],
          lambda p, t: ((p - t) ** 2).sum()),

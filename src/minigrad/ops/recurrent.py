@@ -107,3 +107,31 @@ class GRUHidden(Function):
         ga = xp.concatenate([p_r, p_u, p_n], axis=-1) if need_a else None
         gb = xp.concatenate([p_r, p_u, p_n * r], axis=-1) if need_b else None
         return ga, gb, (gy * u if need_h else None)
+
+
+class RNNStep(Function):
+    """One step of the Elman cell: f(x, h) = act(x @ W_ih + b_ih + h @ W_hh + b_hh),
+    act tanh or sigmoid, as one op instead of two products, a sum and an activation.
+
+    With p = g act'(z) (act' taken from the output: 1 - y^2 or y (1 - y)):
+    df/dx = p W_ih^T, df/dh = p W_hh^T, df/dW_ih = x^T p, df/dW_hh = h^T p,
+    and each bias gets p summed over the batch.
+    """
+
+    def forward(self, x, h, w_ih, b_ih, w_hh, b_hh, activation="sigmoid"):
+        xp = get_array_module(x)
+        z = x @ w_ih
+        z += h @ w_hh
+        z += b_ih
+        z += b_hh
+        y = xp.tanh(z, out=z) if activation == "tanh" else _sigmoid(xp, z)
+        self.saved = (x, h, w_ih, w_hh, y, activation == "tanh")
+        return y
+
+    def backward(self, gy):
+        x, h, w_ih, w_hh, y, is_tanh = self.saved
+        p = gy * ((1 - y * y) if is_tanh else y * (1 - y))
+        need = self.needs_input_grad
+        gb = p.sum(axis=0)
+        return (p @ w_ih.T if need[0] else None, p @ w_hh.T if need[1] else None,
+                x.T @ p if need[2] else None, gb, h.T @ p if need[4] else None, gb)
