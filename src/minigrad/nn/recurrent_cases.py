@@ -12,22 +12,11 @@ import numpy as np
 from ..gradcheck import Case, Trial
 from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden
 from ..tensor import concat
+from .cases import _float64_parameters, _sigmoid  # shared with the feed-forward cases
 from .layers import Tanh
 from .recurrent import RNN, GRUCell, LSTMCell, RNNCell
 
 BATCH, N_IN, N_HIDDEN, N_OUT, STEPS = 2, 3, 4, 3, 5
-
-
-def _float64_parameters(module, rng):
-    """Replace the module's parameters with float64 values; return them."""
-    params = module.parameters()
-    for p in params:
-        p.data = rng.standard_normal(p.shape) * 0.5
-    return params
-
-
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
 
 
 # ---- numpy references, one step each -------------------------------------------
