@@ -56,6 +56,13 @@ class BroadcastTo(Function):
         return (gy,)
 
 
+def _is_basic(index):
+    """True for an index of ints, slices, None and ..., which picks each element
+    at most once (numpy's basic indexing); integer arrays can repeat elements."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
 class GetItem(Function):
     """f(x) = x[index] for slices and integer arrays; the gradient is scattered
     back, adding where an element was picked more than once."""
@@ -66,6 +73,9 @@ class GetItem(Function):
 
     def backward(self, gy):
         gx = get_array_module(gy).zeros(self.shape, dtype=self.dtype)
+        if _is_basic(self.index):
+            gx[self.index] = gy  # no repeats: a plain assignment, far cheaper than scatter_add
+            return (gx,)
         return (scatter_add(gx, self.index, gy),)
 
 
