@@ -52,40 +52,43 @@ class LSTMLayer(Function):
         cs = xp.empty((steps,) + c0.shape, dtype=xz.dtype)
         tanh_cs = xp.empty_like(cs)
         out = xp.empty((steps + 1,) + c0.shape, dtype=xz.dtype)
-        hs = out[:steps]
         h, c = h0, c0
         for t in range(steps):
             z = xz[t] + h @ w_hh
             a = _sigmoid(xp, z, out=acts[t])
-            xp.tanh(z[:, 2 * n : 3 * n], out=a[:, 2 * n : 3 * n])
-            c = a[:, n : 2 * n] * c + a[:, :n] * a[:, 2 * n : 3 * n]
-            cs[t] = c
-            h = xp.multiply(a[:, 3 * n :], xp.tanh(c, out=tanh_cs[t]), out=hs[t])
+            g = xp.tanh(z[:, 2 * n : 3 * n], out=a[:, 2 * n : 3 * n])
+            c = xp.multiply(a[:, n : 2 * n], c, out=cs[t])
+            c += a[:, :n] * g
+            h = xp.multiply(a[:, 3 * n :], xp.tanh(c, out=tanh_cs[t]), out=out[t])
         out[steps] = c
-        self.saved = (acts, cs, tanh_cs, hs, w_hh, h0, c0)
+        self.saved = (acts, cs, tanh_cs, out[:steps], w_hh, h0, c0)
         return out
 
     def backward(self, g_out):
         acts, cs, tanh_cs, hs, w_hh, h0, c0 = self.saved
         xp = get_array_module(g_out)
         n = w_hh.shape[0]
-        ghs = g_out[:-1]
-        gz = xp.empty_like(acts)
-        gh = xp.zeros_like(h0)
-        gc = g_out[-1]
+        # Every step's local derivatives at once, outside the sequential loop:
+        # sigmoid' = a (1 - a) for i, f, o and tanh' = 1 - g^2 for g, and the
+        # path from h_t back to c_t, o_t (1 - tanh^2 c_t).
+        slopes = acts * (1 - acts)
+        slopes[..., 2 * n : 3 * n] = 1 - acts[..., 2 * n : 3 * n] ** 2
+        h_to_c = acts[..., 3 * n :] * (1 - tanh_cs * tanh_cs)
+        c_prev = xp.concatenate([c0[None], cs[:-1]])
+        gz = xp.empty_like(acts)  # gradient at each step's gate pre-activations
+        gh, gc = xp.zeros_like(h0), g_out[-1]
+        w_hh_t = xp.ascontiguousarray(w_hh.T)  # a contiguous copy multiplies faster than the view
         for t in range(acts.shape[0] - 1, -1, -1):
-            a, tc = acts[t], tanh_cs[t]
-            i, f, g, o = a[:, :n], a[:, n : 2 * n], a[:, 2 * n : 3 * n], a[:, 3 * n :]
-            gh = gh + ghs[t]
-            gc = gc + gh * o * (1 - tc * tc)
-            c_prev = cs[t - 1] if t > 0 else c0
-            z = gz[t]
-            z[:, :n] = gc * g * i * (1 - i)
-            z[:, n : 2 * n] = gc * c_prev * f * (1 - f)
-            z[:, 2 * n : 3 * n] = gc * i * (1 - g * g)
-            z[:, 3 * n :] = gh * tc * o * (1 - o)
-            gh = z @ w_hh.T
-            gc = gc * f
+            a, z = acts[t], gz[t]
+            gh = gh + g_out[t]
+            gc = gc + gh * h_to_c[t]
+            xp.multiply(gc, a[:, 2 * n : 3 * n], out=z[:, :n])      # through i
+            xp.multiply(gc, c_prev[t], out=z[:, n : 2 * n])          # through f
+            xp.multiply(gc, a[:, :n], out=z[:, 2 * n : 3 * n])      # through g
+            xp.multiply(gh, tanh_cs[t], out=z[:, 3 * n :])           # through o
+            z *= slopes[t]
+            gh = z @ w_hh_t
+            gc = gc * a[:, n : 2 * n]
         g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
         return gz, g_w, gh, gc
 
@@ -111,13 +114,14 @@ class RNNLayer(Function):
     def backward(self, ghs):
         hs, w_hh, h0 = self.saved
         xp = get_array_module(ghs)
+        # tanh' = 1 - h^2 and sigmoid' = h (1 - h), both from the output, for all steps at once.
+        slopes = 1 - hs * hs if self.tanh else hs * (1 - hs)
         gz = xp.empty_like(hs)
         gh = xp.zeros_like(h0)
+        w_hh_t = xp.ascontiguousarray(w_hh.T)
         for t in range(hs.shape[0] - 1, -1, -1):
-            h = hs[t]
             gh = gh + ghs[t]
-            # tanh' = 1 - h^2 and sigmoid' = h (1 - h), both from the output.
-            xp.multiply(gh, (1 - h * h) if self.tanh else h * (1 - h), out=gz[t])
-            gh = gz[t] @ w_hh.T
+            xp.multiply(gh, slopes[t], out=gz[t])
+            gh = gz[t] @ w_hh_t
         g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
         return gz, g_w, gh
