@@ -122,6 +122,7 @@ def _train_with_display(training, session):
             on_batch=lambda done: progress.update(bar, completed=done),
             on_eval=lambda row: add_metrics_row(table, row),
         )
+    console.print()  # end the progress line, which a non-terminal output leaves open
 
 
 @app.command()
