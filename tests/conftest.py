@@ -27,7 +27,7 @@ TINY_QA = {
     "train": {"epochs": 1, "seed": 0},
 }
 
-RUN_FILES = {"config.yaml", "vocab.json", "meta.json", "weights.npz", "optimizer.npz", "state.json", "metrics.csv"}
+RUN_FILES = {"config.yaml", "vocab.json", "meta.json", "weights.npz", "checkpoint.npz", "state.json", "metrics.csv"}
 
 
 def write_config(folder, base=TINY_LM, file_name=None, **sections):

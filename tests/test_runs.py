@@ -145,7 +145,11 @@ def test_saved_run_reads_back(tmp_path):
     assert saved.config_dict["name"] == "tiny" and saved.config_dict["data"]["train_size"] == 100
     np.testing.assert_array_equal(saved.weights["w"], np.full((2, 3), 0.5, np.float32))
     assert saved.metrics == [ROW]  # values with up to 6 digits survive the csv exactly
-    assert serialization.load(run_dir / "optimizer.npz")["0.velocity"].tolist() == [1, 1, 1]
+    checkpoint = serialization.load(run_dir / "checkpoint.npz")
+    assert checkpoint["optimizer/0.velocity"].tolist() == [1, 1, 1] and int(checkpoint["epoch"]) == 1
+    weights, buffers, epoch = runs.load_checkpoint(run_dir)
+    assert epoch == 1 and buffers["0.velocity"].tolist() == [1, 1, 1]
+    np.testing.assert_array_equal(weights["w"], np.full((2, 3), 0.5, np.float32))
 
 
 def test_checkpoint_failing_before_the_state_file_keeps_the_old_epoch(tmp_path, monkeypatch):
@@ -163,6 +167,31 @@ def test_checkpoint_failing_before_the_state_file_keeps_the_old_epoch(tmp_path, 
         runs.save_checkpoint(run_dir, FakeModel(9.0), FakeOptimizer(), 2, [ROW, {**ROW, "epoch": 2}])
     saved = runs.load_run(run_dir)
     assert saved.epoch == 1 and len(saved.metrics) == 1
+    assert runs.load_checkpoint(run_dir)[2] == 1
+
+
+def test_resume_point_survives_a_failure_after_the_weights(tmp_path, monkeypatch):
+    """weights.npz may run one epoch ahead, but checkpoint.npz (what --resume reads) does not."""
+    run_dir = saved_run(tmp_path)
+    real_save = runs.serialization.save
+
+    def failing_save(state, path):
+        if path.name == "checkpoint.npz":
+            raise OSError(28, "No space left on device")
+        real_save(state, path)
+
+    monkeypatch.setattr(runs.serialization, "save", failing_save)
+    with pytest.raises(OSError):
+        runs.save_checkpoint(run_dir, FakeModel(9.0), FakeOptimizer(), 2, [ROW, {**ROW, "epoch": 2}])
+    weights, _, epoch = runs.load_checkpoint(run_dir)
+    assert epoch == 1 and float(weights["w"][0, 0]) == 0.5
+
+
+def test_a_run_without_a_checkpoint_cannot_be_resumed(tmp_path):
+    run_dir = saved_run(tmp_path)
+    (run_dir / "checkpoint.npz").unlink()
+    with pytest.raises(CheckpointError, match="cannot be resumed"):
+        runs.load_checkpoint(run_dir)
 
 
 @pytest.mark.parametrize("name, text, words", [
@@ -192,7 +221,7 @@ def test_every_missing_file_is_listed(tmp_path):
 def test_a_new_run_folder_without_an_epoch_is_incomplete(tmp_path):
     """Setup is written before training: a run stopped in epoch 1 has no weights yet."""
     run_dir = saved_run(tmp_path)
-    for name in ("weights.npz", "optimizer.npz", "metrics.csv", "state.json"):
+    for name in ("weights.npz", "checkpoint.npz", "metrics.csv", "state.json"):
         (run_dir / name).unlink()
     with pytest.raises(CheckpointError, match="missing weights.npz, state.json") as caught:
         runs.load_run(run_dir)

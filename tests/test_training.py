@@ -50,7 +50,7 @@ def test_resume_equals_a_straight_run(tmp_path, base):
     """One epoch, then --resume to two, ends exactly where two epochs in one go end.
 
     Momentum and Adam keep buffers between steps, so this also checks that
-    optimizer.npz restores them."""
+    checkpoint.npz restores them."""
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     assert invoke("train", write_config(tmp_path / "a", base)).exit_code == 0
     resumed = tmp_path / "a" / "runs" / base["name"]
@@ -65,7 +65,7 @@ def test_resume_equals_a_straight_run(tmp_path, base):
     assert invoke("train", write_config(tmp_path / "b", base), "--epochs", "2").exit_code == 0
     straight = tmp_path / "b" / "runs" / base["name"]
     assert_same_arrays(serialization.load(resumed / "weights.npz"), serialization.load(straight / "weights.npz"))
-    assert_same_arrays(serialization.load(resumed / "optimizer.npz"), serialization.load(straight / "optimizer.npz"))
+    assert_same_arrays(serialization.load(resumed / "checkpoint.npz"), serialization.load(straight / "checkpoint.npz"))
     np.testing.assert_allclose(scores(resumed), scores(straight), rtol=0, atol=1e-6)
 
 

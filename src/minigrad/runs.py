@@ -6,7 +6,8 @@ A run folder (``runs/<name>/``) holds::
     vocab.json      the vocabulary, word ids in order
     meta.json       what prediction needs besides: mode, sequence lengths
     weights.npz     the model's weights after the last complete epoch
-    optimizer.npz   the optimizer's buffers (Adam's moments), for --resume
+    checkpoint.npz  what --resume needs, in one file: weights, optimizer
+                    buffers (Adam's moments) and the epoch
     state.json      the last complete epoch
     metrics.csv     one row per evaluation
 
@@ -22,6 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from . import serialization
@@ -31,6 +33,7 @@ from .errors import CheckpointError
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "examples_per_s", "elapsed_s"]
 LATEST = "latest"
+CHECKPOINT = "checkpoint.npz"
 
 
 def new_run_dir(out, name):
@@ -65,12 +68,37 @@ def save_setup(run_dir, config, vocab, meta):
 
 
 def save_checkpoint(run_dir, model, optimizer, epoch, metrics):
-    """Save the state after a complete epoch. The state file goes last, so it
-    never names an epoch whose weights are not on disk yet."""
-    serialization.save(model.state_dict(), run_dir / "weights.npz")
-    serialization.save(optimizer.state_dict(), run_dir / "optimizer.npz")
+    """Save the state after a complete epoch.
+
+    Resuming reads only ``checkpoint.npz``, which holds the weights, the
+    optimizer's buffers and the epoch together and is written after the
+    weights and metrics: a crash at any moment leaves one consistent epoch to
+    resume from, never weights of one epoch with buffers of another. The state
+    file goes last, so it never names an epoch that is not fully saved.
+    """
+    weights = model.state_dict()
+    serialization.save(weights, run_dir / "weights.npz")
     write_text_atomic(run_dir / "metrics.csv", _metrics_csv(metrics))
+    bundle = {f"model/{name}": value for name, value in weights.items()}
+    bundle.update({f"optimizer/{name}": value for name, value in optimizer.state_dict().items()})
+    bundle["epoch"] = np.array(epoch)
+    serialization.save(bundle, run_dir / CHECKPOINT)
     write_text_atomic(run_dir / "state.json", json.dumps({"epoch": epoch}))
+
+
+def load_checkpoint(run_dir):
+    """(model weights, optimizer buffers, epoch) from a run's ``checkpoint.npz``."""
+    file = Path(run_dir) / CHECKPOINT
+    if not file.is_file():
+        raise CheckpointError(f"run folder {run_dir} has no {CHECKPOINT}, so it cannot be resumed.",
+                              hint="Train it again, or predict with it as it is.")
+    bundle = serialization.load(file)
+    parts = {"model": {}, "optimizer": {}}
+    for name, value in bundle.items():
+        kind, _, key = name.partition("/")
+        if kind in parts:
+            parts[kind][key] = value
+    return parts["model"], parts["optimizer"], int(bundle.get("epoch", 0))
 
 
 def _metrics_csv(rows):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runs, serialization
+from . import runs
 from .autograd import no_grad
 from .backend import check_device, to_device
 from .config import RunConfig, load_config
@@ -83,12 +83,12 @@ def resume_session(run_path, overrides=None):
     if datasets.vocab != saved.vocab:
         raise CheckpointError(f"{saved.path}: the task's vocabulary no longer matches the saved one.",
                               hint="The data files changed since the run was saved; start a new run.")
-    model.load_state_dict(saved.weights)
-    optimizer_file = saved.path / "optimizer.npz"
-    if optimizer_file.is_file():
-        optimizer.load_state_dict(serialization.load(optimizer_file))
+    weights, buffers, epoch = runs.load_checkpoint(saved.path)
+    model.load_state_dict(weights)
+    optimizer.load_state_dict(buffers)
     runs.point_latest(saved.path)
-    return Session(config, datasets, model, optimizer, saved.path, saved.epoch, saved.metrics)
+    metrics = [row for row in saved.metrics if row["epoch"] <= epoch]
+    return Session(config, datasets, model, optimizer, saved.path, epoch, metrics)
 
 
 def forward(model, batch, mode, device="cpu"):
