@@ -178,8 +178,24 @@ def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
                 session.metrics.append(row)
                 if on_eval:
                     on_eval(row)
+            runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics)
         except KeyboardInterrupt:
-            raise Interrupted(f"interrupted during epoch {epoch}; epoch {epoch - 1} is saved in {session.run_dir}.",
-                              hint=f"Continue with: minigrad train --resume {session.run_dir}") from None
-        runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics)
+            raise _interrupted(session, epoch) from None
     return session.metrics
+
+
+def _interrupted(session, epoch):
+    """The message for Ctrl-C in ``epoch``, naming the epoch that is safely saved.
+
+    The checkpoint is written atomically, so it holds either the epoch before
+    or, if the interrupt came after it was written, this one.
+    """
+    try:
+        saved = runs.load_checkpoint(session.run_dir)[2]
+    except CheckpointError:
+        saved = 0
+    if not saved:
+        return Interrupted(f"interrupted during epoch {epoch}, before any epoch was saved.",
+                           hint="Nothing to resume yet: start the run again.")
+    return Interrupted(f"interrupted during epoch {epoch}; epoch {saved} is saved in {session.run_dir}.",
+                       hint=f"Continue with: minigrad train --resume {session.run_dir}")
