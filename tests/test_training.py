@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import TINY_LM, TINY_QA, fail_during, invoke, one_line, write_config
-from minigrad import serialization, training
+from minigrad import runs, serialization, training
 from minigrad.config import load_config
 from minigrad.errors import CheckpointError, TrainingDiverged
 from minigrad.predict import Predictor
@@ -223,3 +223,29 @@ def test_ctrl_c_during_evaluation(tmp_path, make_config, monkeypatch):
     assert "interrupted during epoch 2; epoch 1 is saved" in one_line(result.output)
     assert saved_epoch(run_dir) == 1
     Predictor.load(run_dir)
+
+
+def test_ctrl_c_in_the_first_epoch_says_there_is_nothing_to_resume(make_config, monkeypatch):
+    fail_during(monkeypatch, epoch=1, batch=1, make_loss=interrupt)
+    result = invoke("train", make_config())
+    assert result.exit_code == 130
+    text = one_line(result.output)
+    assert "interrupted during epoch 1, before any epoch was saved" in text
+    assert "Nothing to resume yet" in text and "Traceback" not in text
+
+
+def test_ctrl_c_while_saving_names_the_epoch_the_checkpoint_holds(tmp_path, make_config, monkeypatch):
+    """An interrupt after checkpoint.npz is written but before state.json: epoch 2 is safe."""
+    path = make_config(train={**TINY_LM["train"], "epochs": 3})
+    real_write = runs.write_text_atomic
+
+    def write(file, text):
+        if file.name == "state.json" and '"epoch": 2' in text:
+            raise KeyboardInterrupt
+        real_write(file, text)
+
+    monkeypatch.setattr(runs, "write_text_atomic", write)
+    result = invoke("train", path)
+    assert result.exit_code == 130
+    assert "interrupted during epoch 2; epoch 2 is saved" in one_line(result.output)
+    assert runs.load_checkpoint(tmp_path / "runs" / "tiny")[2] == 2
