@@ -459,3 +459,19 @@ def test_expand_gradient_sums_copies():
     out, (g,) = grad_of(lambda t: t.expand(0, 3), x, upstream=up)
     np.testing.assert_array_equal(out, np.tile(x, (3, 1)))
     np.testing.assert_array_equal(g, [6.0, 60.0])
+
+
+@pytest.mark.parametrize("limit", [0, 1 << 22], ids=["bincount", "one-hot product"])
+def test_embedding_gradient_both_ways(monkeypatch, limit):
+    """Small vocabularies sum rows by a one-hot product, large ones by bincount: same answer."""
+    from minigrad import backend
+
+    monkeypatch.setattr(backend, "ONE_HOT_LIMIT", limit)
+    rng = np.random.default_rng(3)
+    weight = Tensor(rng.standard_normal((7, 4)), requires_grad=True)
+    ids = np.array([[1, 6, 1], [0, -1, 3]])  # repeats, and -1 meaning the last row
+    upstream = rng.standard_normal((2, 3, 4))
+    weight.index_select(ids).backward(upstream)
+    expected = np.zeros((7, 4))
+    np.add.at(expected, ids.reshape(-1) % 7, upstream.reshape(-1, 4))
+    np.testing.assert_allclose(weight.grad.numpy(), expected, rtol=1e-12)
