@@ -46,7 +46,7 @@ def test_shipped_lm_config():
 
 def test_shipped_qa_config():
     config = load_config(CONFIGS / "babi_lstm_qa.yaml")
-    assert (config.data.mode, config.data.batch_size, config.train.epochs) == ("qa", 32, 30)
+    assert (config.data.mode, config.data.batch_size, config.train.epochs) == ("qa", 64, 40)
     assert config.model == RecurrentModel(embedding_dim=50, cell="lstm", hidden_size=100, layers=1)
     assert config.optimizer.name == "adam"
     assert config.optimizer.lr == pytest.approx(1e-3)  # written 1e-3: read as a number
