@@ -123,6 +123,26 @@ def _rnn_case(cell, n_layers, **options):
     return Case("RNN", f"{cell} x{n_layers}, {STEPS} steps", setup)
 
 
+def _model_case(kind, cell, n_layers):
+    """A whole model from ``minigrad.models`` on word ids: every weight checked at once."""
+
+    def setup(rng):
+        from ..models import LanguageModel, QuestionAnswerer  # models build on this package
+
+        vocab = 6
+        if kind == "LanguageModel":
+            model = LanguageModel(vocab, N_IN, cell, N_HIDDEN, n_layers)
+            ids = rng.integers(0, vocab, (BATCH, STEPS))
+            fn = lambda: model(ids)  # noqa: E731
+        else:
+            model = QuestionAnswerer(vocab, N_IN, cell, N_HIDDEN, n_layers)
+            stories, questions = rng.integers(0, vocab, (BATCH, STEPS)), rng.integers(0, vocab, (BATCH, 3))
+            fn = lambda: model(stories, questions)  # noqa: E731
+        return Trial(fn, [], None, _float64_parameters(model, rng))
+
+    return Case(kind, f"{cell} x{n_layers} on word ids", setup)
+
+
 CASES = [
     _op_case("lstm_cell_state", LSTMCellState, [4 * N_HIDDEN, N_HIDDEN]),
     _op_case("lstm_hidden", LSTMHidden, [4 * N_HIDDEN, N_HIDDEN]),
@@ -135,4 +155,8 @@ CASES = [
     _rnn_case("lstm", 2),
     _rnn_case("gru", 2),
     _rnn_case("rnn", 2, activation="tanh"),
+    _model_case("LanguageModel", "rnn", 1),
+    _model_case("LanguageModel", "lstm", 2),
+    _model_case("QuestionAnswerer", "lstm", 1),
+    _model_case("QuestionAnswerer", "gru", 1),
 ]
