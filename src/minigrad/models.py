@@ -77,11 +77,11 @@ def _sequential(layers, vocab_size):
             built.append(Linear(spec.n_inputs or size, n_outputs, bias=spec.bias))
             size = n_outputs
         else:
-            built.append(_ACTIVATIONS[spec.type](**spec.model_dump(exclude={"type"})))
+            built.append(_LAYERS_WITHOUT_SIZES[spec.type](**spec.model_dump(exclude={"type"})))
     return Sequential(built)
 
 
-_ACTIVATIONS = {"Tanh": Tanh, "Sigmoid": Sigmoid, "ReLU": ReLU, "Dropout": Dropout}
+_LAYERS_WITHOUT_SIZES = {"Tanh": Tanh, "Sigmoid": Sigmoid, "ReLU": ReLU, "Dropout": Dropout}
 
 
 def build_model(config, vocab_size):

@@ -18,10 +18,10 @@ from .. import functional as F
 from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden, RNNStep
 from ..ops.sequence import LSTMLayer, RNNLayer
 from ..tensor import Tensor, concat, stack
-from .layers import Linear, Sigmoid, Tanh, as_tensor
+from .layers import Linear, as_tensor
 from .module import Module
 
-ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh}
+ACTIVATIONS = ("sigmoid", "tanh")
 
 
 class RecurrentLayerError(MinigradError, ValueError):
@@ -92,8 +92,7 @@ class RNNCell(_Cell):
                 hint=f"Use one of: {', '.join(ACTIVATIONS)}.",
             )
         super().__init__(n_inputs, n_hidden)
-        self.activation = ACTIVATIONS[activation]()  # a layer, as in the lesson
-        self.nonlinearity = activation
+        self.activation = activation  # fused into RNNStep / RNNLayer, so a name, not a layer
         self.w_ih = Linear(n_inputs, n_hidden)
         self.w_hh = Linear(n_hidden, n_hidden)
         self._add_output(n_output)
@@ -102,7 +101,7 @@ class RNNCell(_Cell):
         if input.dtype.kind != "f":  # the lesson's integer features, as Linear accepts them
             input = Tensor(input.data.astype(self.w_ih.weight.dtype))
         h = RNNStep.apply(input, as_tensor(hidden), self.w_ih.weight, self.w_ih.bias,
-                          self.w_hh.weight, self.w_hh.bias, activation=self.nonlinearity)
+                          self.w_hh.weight, self.w_hh.bias, activation=self.activation)
         return h, h
 
     def run(self, inputs, state=None):
@@ -110,7 +109,7 @@ class RNNCell(_Cell):
         step's input; both biases are added to that product."""
         state = self.init_hidden(inputs.shape[1]) if state is None else state
         xz = self.w_ih(inputs) + self.w_hh.bias
-        hs = RNNLayer.apply(xz, self.w_hh.weight, as_tensor(state), activation=self.nonlinearity)
+        hs = RNNLayer.apply(xz, self.w_hh.weight, as_tensor(state), activation=self.activation)
         return hs, hs[-1]
 
 

@@ -107,12 +107,21 @@ class Tanh(Function):
         return (gy * (1 - self.y * self.y),)
 
 
+def sigmoid(xp, x, out=None):
+    """1 / (1 + e^-x) on raw arrays, written as 0.5 tanh(x / 2) + 0.5: tanh never
+    overflows, where e^-x does for x < -88 in float32. Ops that fuse a sigmoid
+    into their own forward (the recurrent ones) call this too."""
+    y = xp.tanh(x * 0.5, out=out)
+    y *= 0.5
+    y += 0.5
+    return y
+
+
 class Sigmoid(Function):
     """f(x) = 1 / (1 + e^-x);  f' = f (1 - f)."""
 
     def forward(self, x):
-        # Written through tanh, which never overflows (e^-x does for x < -88 in float32).
-        self.y = 0.5 * get_array_module(x).tanh(0.5 * x) + 0.5
+        self.y = sigmoid(get_array_module(x), x)
         return self.y
 
     def backward(self, gy):

@@ -13,11 +13,7 @@ adds the two.
 
 from ..autograd import Function
 from ..backend import get_array_module
-
-
-def _sigmoid(xp, x):
-    # Through tanh, which never overflows (e^-x does for x < -88 in float32).
-    return 0.5 * xp.tanh(0.5 * x) + 0.5
+from .elementwise import sigmoid
 
 
 class LSTMCellState(Function):
@@ -30,7 +26,7 @@ class LSTMCellState(Function):
     def forward(self, z, c):
         xp = get_array_module(z)
         n = c.shape[-1]
-        gates = _sigmoid(xp, z[..., : 2 * n])  # i and f in one call
+        gates = sigmoid(xp, z[..., : 2 * n])  # i and f in one call
         i, f = gates[..., :n], gates[..., n:]
         g = xp.tanh(z[..., 2 * n : 3 * n])
         self.saved = (i, f, g, c)
@@ -59,7 +55,7 @@ class LSTMHidden(Function):
     def forward(self, z, c):
         xp = get_array_module(z)
         n = c.shape[-1]
-        o = _sigmoid(xp, z[..., 3 * n :])
+        o = sigmoid(xp, z[..., 3 * n :])
         t = xp.tanh(c)
         self.saved = (o, t)
         return o * t
@@ -90,7 +86,7 @@ class GRUHidden(Function):
     def forward(self, a, b, h):
         xp = get_array_module(a)
         k = h.shape[-1]
-        ru = _sigmoid(xp, a[..., : 2 * k] + b[..., : 2 * k])
+        ru = sigmoid(xp, a[..., : 2 * k] + b[..., : 2 * k])
         r, u = ru[..., :k], ru[..., k:]
         b_n = b[..., 2 * k :]
         n = xp.tanh(a[..., 2 * k :] + r * b_n)
@@ -124,7 +120,7 @@ class RNNStep(Function):
         z += h @ w_hh
         z += b_ih
         z += b_hh
-        y = xp.tanh(z, out=z) if activation == "tanh" else _sigmoid(xp, z)
+        y = xp.tanh(z, out=z) if activation == "tanh" else sigmoid(xp, z)
         self.saved = (x, h, w_ih, w_hh, y, activation == "tanh")
         return y
 

@@ -16,14 +16,7 @@ contiguous.
 
 from ..autograd import Function
 from ..backend import get_array_module
-
-
-def _sigmoid(xp, x, out=None):
-    # Through tanh, which never overflows (e^-x does for x < -88 in float32).
-    y = xp.tanh(x * 0.5, out=out)
-    y *= 0.5
-    y += 0.5
-    return y
+from .elementwise import sigmoid
 
 
 def _previous(hs, h0):
@@ -55,7 +48,7 @@ class LSTMLayer(Function):
         h, c = h0, c0
         for t in range(steps):
             z = xz[t] + h @ w_hh
-            a = _sigmoid(xp, z, out=acts[t])
+            a = sigmoid(xp, z, out=acts[t])
             g = xp.tanh(z[:, 2 * n : 3 * n], out=a[:, 2 * n : 3 * n])
             c = xp.multiply(a[:, n : 2 * n], c, out=cs[t])
             c += a[:, :n] * g
@@ -107,7 +100,7 @@ class RNNLayer(Function):
         h = h0
         for t in range(xz.shape[0]):
             z = xz[t] + h @ w_hh
-            h = xp.tanh(z, out=hs[t]) if self.tanh else _sigmoid(xp, z, out=hs[t])
+            h = xp.tanh(z, out=hs[t]) if self.tanh else sigmoid(xp, z, out=hs[t])
         self.saved = (hs, w_hh, h0)
         return hs
 
