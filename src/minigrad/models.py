@@ -20,10 +20,12 @@ def encode(embedding, cells, ids):
     """Hidden vectors (time, batch, hidden) of stacked ``cells`` over (batch, time) ``ids``.
 
     Everything runs time-major: the ids are looked up as (time, batch) in one
-    op, and each cell runs the whole sequence at once (``Cell.run``).
+    op, and each cell runs the whole sequence at once (``Cell.run``). The
+    first cell does the lookup itself (``Cell.run_on_ids``), so that it can
+    fold its input product into the embedding table.
     """
-    x = embedding(ids.T)
-    for cell in cells:
+    x, _ = cells[0].run_on_ids(embedding, ids.T)
+    for cell in cells[1:]:
         x, _ = cell.run(x)
     return x
 

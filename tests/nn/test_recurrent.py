@@ -284,3 +284,43 @@ def test_lstm_remembers_the_first_token_and_a_plain_rnn_cell_does_not():
     lstm_accuracy, rnn_accuracy = _recall_accuracy(lstm), _recall_accuracy(rnn)
     assert lstm_accuracy >= 0.9
     assert rnn_accuracy < 0.7  # chance is 0.5
+
+
+# ---- a first layer that reads word ids -------------------------------------------------------
+
+
+def _float64(*modules):
+    for module in modules:
+        for p in module.parameters():
+            p.data = p.data.astype(np.float64)
+
+
+@pytest.mark.parametrize("make_cell", [lambda: RNNCell(4, 5, None, activation="tanh"),
+                                       lambda: LSTMCell(4, 5, None), lambda: GRUCell(4, 5, None)],
+                         ids=["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("vocab_size", [6, 40], ids=["table-projected", "tokens-projected"])
+def test_run_on_ids_equals_run_on_the_looked_up_vectors(make_cell, vocab_size):
+    """Folding the input product into the embedding table changes the order
+    of the arithmetic only: outputs and every gradient match the plain path."""
+    np.random.seed(1)
+    embedding, cell = Embedding(vocab_size, 4), make_cell()
+    _float64(embedding, cell)
+    ids = np.random.randint(0, vocab_size, size=(7, 3))  # time-major
+    results = []
+    for run in (lambda: cell.run_on_ids(embedding, ids), lambda: cell.run(embedding(ids))):
+        for p in embedding.parameters() + cell.parameters():
+            p.grad = None
+        hs, _ = run()
+        (hs * Tensor(np.linspace(-1, 1, hs.size).reshape(hs.shape))).sum().backward()
+        results.append([hs.numpy()] + [p.grad.numpy() for p in embedding.parameters() + cell.parameters()])
+    for folded, plain in zip(*results):
+        np.testing.assert_allclose(folded, plain, rtol=1e-10, atol=1e-12)
+
+
+def test_run_on_ids_projects_the_table_only_for_small_vocabularies(monkeypatch):
+    cell, seen = LSTMCell(4, 5, None), []
+    monkeypatch.setattr(cell, "project", lambda x: seen.append(x.shape) or LSTMCell.project(cell, x))
+    ids = np.zeros((7, 3), dtype=np.int64)
+    cell.run_on_ids(Embedding(8, 4), ids)  # 8 words <= 2 x 4 dims: the table
+    cell.run_on_ids(Embedding(9, 4), ids)  # 9 words: the tokens
+    assert seen == [(8, 4), (7, 3, 4)]

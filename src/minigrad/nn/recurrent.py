@@ -18,7 +18,7 @@ from .. import functional as F
 from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden, RNNStep
 from ..ops.sequence import LSTMLayer, RNNLayer
 from ..tensor import Tensor, concat, stack
-from .layers import Linear, as_tensor
+from .layers import Linear, as_indices, as_tensor
 from .module import Module
 
 ACTIVATIONS = ("sigmoid", "tanh")
@@ -76,8 +76,40 @@ class _Cell(Module):
             hiddens.append(h)
         return stack(hiddens, dim=0), state
 
+    def run_on_ids(self, embedding, ids, state=None):
+        """``run`` over the vectors that ``embedding`` gives the time-major
+        word ids ``ids`` (time, batch)."""
+        return self.run(embedding(ids), state)
 
-class RNNCell(_Cell):
+
+class _ProjectedCell(_Cell):
+    """A cell whose input enters only through one product, x @ W_x + b, that
+    no earlier step affects. ``project`` computes it for every step at once;
+    ``run_projected`` runs the time loop on the result as a single op."""
+
+    def project(self, inputs):
+        raise NotImplementedError
+
+    def run_projected(self, xz, state=None):
+        raise NotImplementedError
+
+    def run(self, inputs, state=None):
+        return self.run_projected(self.project(inputs), state)
+
+    def run_on_ids(self, embedding, ids, state=None):
+        # Project the table, not the tokens: embedding(ids) @ W_x + b equals
+        # (embedding.weight @ W_x + b)[ids]. With V words in the vocabulary,
+        # E-wide vectors and N tokens, the backward then sums N gradient rows
+        # into V (a V x N one-hot product) instead of running two N x E
+        # products; that is less work while V is below about 2E, and the
+        # projection's own product shrinks from N rows to V.
+        if embedding.vocab_size > 2 * embedding.dim:
+            return super().run_on_ids(embedding, ids, state)
+        table = self.project(embedding.weight)
+        return self.run_projected(F.embedding(table, as_indices(ids)), state)
+
+
+class RNNCell(_ProjectedCell):
     """The lesson's Elman cell: h' = act(x @ W_ih + b_ih + h @ W_hh + b_hh).
 
     Args:
@@ -104,16 +136,18 @@ class RNNCell(_Cell):
                           self.w_hh.weight, self.w_hh.bias, activation=self.activation)
         return h, h
 
-    def run(self, inputs, state=None):
-        """The whole sequence in one ``RNNLayer`` op, after one product for every
-        step's input; both biases are added to that product."""
-        state = self.init_hidden(inputs.shape[1]) if state is None else state
-        xz = self.w_ih(inputs) + self.w_hh.bias
+    def project(self, inputs):
+        """Every step's input term, x @ W_ih + b_ih + b_hh, in one product."""
+        return self.w_ih(inputs) + self.w_hh.bias
+
+    def run_projected(self, xz, state=None):
+        """The whole sequence in one ``RNNLayer`` op."""
+        state = self.init_hidden(xz.shape[1]) if state is None else state
         hs = RNNLayer.apply(xz, self.w_hh.weight, as_tensor(state), activation=self.activation)
         return hs, hs[-1]
 
 
-class LSTMCell(_Cell):
+class LSTMCell(_ProjectedCell):
     """Long short-term memory cell.
 
     With z = [x, h] @ W + b split into four (batch, n_hidden) blocks in the
@@ -151,14 +185,16 @@ class LSTMCell(_Cell):
         like = self.w_gates.weight.data
         return _zeros(batch_size, self.n_hidden, like), _zeros(batch_size, self.n_hidden, like)
 
-    def run(self, inputs, state=None):
-        """The whole sequence in one ``LSTMLayer`` op. The input rows of
-        ``w_gates`` multiply every step's input in one product first; the
-        op loops over time with the hidden rows."""
-        h, c = self.init_hidden(inputs.shape[1]) if state is None else state
-        weight = self.w_gates.weight
-        xz = F.linear(inputs, weight[: self.n_inputs], self.w_gates.bias)
-        out = LSTMLayer.apply(xz, weight[self.n_inputs :], as_tensor(h), as_tensor(c))
+    def project(self, inputs):
+        """Every step's input term of the gates: the input rows of ``w_gates``
+        times the inputs, plus the bias, in one product."""
+        return F.linear(inputs, self.w_gates.weight[: self.n_inputs], self.w_gates.bias)
+
+    def run_projected(self, xz, state=None):
+        """The whole sequence in one ``LSTMLayer`` op, which loops over time
+        with the hidden rows of ``w_gates``."""
+        h, c = self.init_hidden(xz.shape[1]) if state is None else state
+        out = LSTMLayer.apply(xz, self.w_gates.weight[self.n_inputs :], as_tensor(h), as_tensor(c))
         hs = out[:-1]  # the op appends the last cell state as one more row
         return hs, (hs[-1], out[-1])
 
