@@ -75,6 +75,7 @@ from typing import Callable, NamedTuple, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench_workloads as W  # noqa: E402
+from minigrad.backend import keep_freed_memory  # noqa: E402
 
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
@@ -385,6 +386,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # As `minigrad train` does. It is process-wide, so PyTorch runs under it too.
+    kept = keep_freed_memory()
     if args.peak_of is not None:
         return measure_peak(args.peak_of)
     from rich.console import Console
@@ -394,6 +397,8 @@ def main(argv=None):
         torch.set_num_threads(args.torch_threads)
     if not console.is_terminal:  # piped to a file: don't squeeze the table into 80 columns
         console.width = 140
+    console.print("malloc: " + ("freed blocks kept for reuse (as `minigrad train` runs; both frameworks)" if kept
+                                else "the C library's defaults (keep_freed_memory needs glibc)"), highlight=False)
     for line in environment_lines(torch, bool(args.torch_threads)):
         console.print(line, highlight=False)
     console.print(f"peak of a process that only imports minigrad: {peak_mib(0):.1f} MiB", highlight=False)

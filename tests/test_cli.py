@@ -71,6 +71,27 @@ def test_command_line_options_override_the_file(make_config, tmp_path):
     assert [row[0] for row in read_metrics(out / "tiny")[1:]] == ["1", "2"]
 
 
+def test_train_lets_the_allocator_keep_freed_memory(make_config, monkeypatch):
+    calls = []
+    monkeypatch.setattr(backend, "keep_freed_memory", lambda: calls.append(1))
+    assert invoke("train", make_config()).exit_code == 0
+    assert calls == [1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+                    reason="mallopt is glibc's")
+def test_keep_freed_memory_takes_effect_on_glibc():
+    assert backend.keep_freed_memory() is True
+
+
+def test_keep_freed_memory_does_nothing_without_glibc(monkeypatch):
+    def no_libc(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(backend.ctypes, "CDLL", no_libc)
+    assert backend.keep_freed_memory() is False
+
+
 def test_train_without_a_config_says_what_to_give():
     result = invoke("train")
     assert result.exit_code == 2

@@ -78,6 +78,7 @@ def train(
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
     from . import training
+    from .backend import keep_freed_memory
     from .config import load_config
 
     def start():
@@ -94,6 +95,7 @@ def train(
         return training.start_session(load_config(config, overrides))
 
     session = _run(start)
+    keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
     console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False)
     _run(lambda: _train_with_display(training, session))
     console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
