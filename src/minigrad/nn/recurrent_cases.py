@@ -122,13 +122,18 @@ def _rnn_case(cell, n_layers, **options):
     return Case("RNN", f"{cell} x{n_layers}, {STEPS} steps", setup)
 
 
-def _model_case(kind, cell, n_layers):
-    """A whole model from ``minigrad.models`` on word ids: every weight checked at once."""
+def _model_case(kind, cell, n_layers, vocab=6):
+    """A whole model from ``minigrad.models`` on word ids: every weight checked at once.
+
+    A vocabulary of at most twice the embedding width (N_IN) takes the path
+    where the first layer projects the embedding table; a larger one, the
+    path where it projects each token's vector (``Cell.run_on_ids``).
+    """
+    path = "table projected" if vocab <= 2 * N_IN else "tokens projected"
 
     def setup(rng):
         from ..models import LanguageModel, QuestionAnswerer  # models build on this package
 
-        vocab = 6
         if kind == "LanguageModel":
             model = LanguageModel(vocab, N_IN, cell, N_HIDDEN, n_layers)
             ids = rng.integers(0, vocab, (BATCH, STEPS))
@@ -139,7 +144,7 @@ def _model_case(kind, cell, n_layers):
             fn = lambda: model(stories, questions)  # noqa: E731
         return Trial(fn, [], None, _float64_parameters(model, rng))
 
-    return Case(kind, f"{cell} x{n_layers} on word ids", setup)
+    return Case(kind, f"{cell} x{n_layers} on word ids, {path}", setup)
 
 
 CASES = [
@@ -157,5 +162,7 @@ CASES = [
     _model_case("LanguageModel", "rnn", 1),
     _model_case("LanguageModel", "lstm", 2),
     _model_case("QuestionAnswerer", "lstm", 1),
+    _model_case("QuestionAnswerer", "lstm", 1, vocab=2 * N_IN + 2),
+    _model_case("LanguageModel", "rnn", 1, vocab=2 * N_IN + 2),
     _model_case("QuestionAnswerer", "gru", 1),
 ]
