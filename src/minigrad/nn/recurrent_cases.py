@@ -125,11 +125,12 @@ def _rnn_case(cell, n_layers, **options):
 def _model_case(kind, cell, n_layers, vocab=6):
     """A whole model from ``minigrad.models`` on word ids: every weight checked at once.
 
-    A vocabulary of at most twice the embedding width (N_IN) takes the path
-    where the first layer projects the embedding table; a larger one, the
-    path where it projects each token's vector (``Cell.run_on_ids``).
+    For RNN and LSTM cells, a vocabulary of at most twice the embedding
+    width (N_IN) takes the path where the first layer projects the embedding
+    table; a larger one, the path where it projects each token's vector
+    (``Cell.run_on_ids``). A GRU always takes the second.
     """
-    path = "table projected" if vocab <= 2 * N_IN else "tokens projected"
+    path = "" if cell == "gru" else ", table projected" if vocab <= 2 * N_IN else ", tokens projected"
 
     def setup(rng):
         from ..models import LanguageModel, QuestionAnswerer  # models build on this package
@@ -144,7 +145,7 @@ def _model_case(kind, cell, n_layers, vocab=6):
             fn = lambda: model(stories, questions)  # noqa: E731
         return Trial(fn, [], None, _float64_parameters(model, rng))
 
-    return Case(kind, f"{cell} x{n_layers} on word ids, {path}", setup)
+    return Case(kind, f"{cell} x{n_layers} on word ids{path}", setup)
 
 
 CASES = [
