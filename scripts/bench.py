@@ -319,10 +319,15 @@ def _print_products(counts, seconds):
     print("  busiest lines:")
     for (file, line), n in counts.most_common(8):
         print(f"    {n / total:6.1%}  {_short(file)}:{line}  {text[(file, line)][:70]}")
+    return products / total
 
 
-def profile(number, quick):
-    """Print where workload ``number``'s minigrad time goes: matrix products vs the rest, and per file."""
+def profile(number, quick, pytorch_s=None):
+    """Print where workload ``number``'s minigrad time goes: matrix products vs the rest, and per file.
+
+    ``pytorch_s``, PyTorch's median time per unit from this run if it was
+    measured, is set beside minigrad's time in matrix products alone.
+    """
     import cProfile
     import pstats
 
@@ -331,7 +336,14 @@ def profile(number, quick):
     runner = spec.minigrad()
     runner.warmup()
     print(f"\nprofile of workload {spec.label}, minigrad only, {units} {spec.unit}(s) per run")
-    _print_products(*sample_lines(lambda: [runner.unit() for _ in range(units)]))
+    counts, seconds = sample_lines(lambda: [runner.unit() for _ in range(units)])
+    share = _print_products(counts, seconds)
+    if pytorch_s:
+        def readable(t):
+            return f"{t:.2f} s" if t >= 1 else f"{t * 1e3:.2f} ms"
+
+        print(f"  minigrad's matrix products alone: {readable(share * seconds / units)} per {spec.unit}; "
+              f"PyTorch's whole {spec.unit} in the timed runs: {readable(pytorch_s)}")
     profiler = cProfile.Profile()
     profiler.runcall(_seconds_per_unit, runner, units)
     by_file = _self_time_by_file(pstats.Stats(profiler).stats)
@@ -416,7 +428,8 @@ def main(argv=None):
     if args.accuracy:
         run_accuracy(torch, rows)
     if args.profile:
-        profile(args.profile, args.quick)
+        label = WORKLOADS[args.profile].label
+        profile(args.profile, args.quick, next((r["pytorch_s"] for r in rows if r["workload"] == label), None))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 
