@@ -184,14 +184,18 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
+def _duration(seconds, unit):
+    """A time per ``unit``: milliseconds for an iteration, seconds for an epoch or a run."""
+    return f"{seconds * 1e3:.3f} ms" if unit == "iteration" else f"{seconds:.2f} s"
+
+
 def _fmt(values, unit):
     """Median with ±half the range in percent: ``0.741 ms ±3%``."""
     if not values:
         return "-"
     median = statistics.median(values)
     spread = (max(values) - min(values)) / 2 / median * 100
-    text = f"{median * 1e3:.3f} ms" if unit == "iteration" else f"{median:.2f} s"
-    return f"{text} ±{spread:.0f}%"
+    return f"{_duration(median, unit)} ±{spread:.0f}%"
 
 
 def result_row(spec, times, peak):
@@ -339,11 +343,8 @@ def profile(number, quick, pytorch_s=None):
     counts, seconds = sample_lines(lambda: [runner.unit() for _ in range(units)])
     share = _print_products(counts, seconds)
     if pytorch_s:
-        def readable(t):
-            return f"{t:.2f} s" if t >= 1 else f"{t * 1e3:.2f} ms"
-
-        print(f"  minigrad's matrix products alone: {readable(share * seconds / units)} per {spec.unit}; "
-              f"PyTorch's whole {spec.unit} in the timed runs: {readable(pytorch_s)}")
+        print(f"  minigrad's matrix products alone: {_duration(share * seconds / units, spec.unit)} per "
+              f"{spec.unit}; PyTorch's whole {spec.unit} in the timed runs: {_duration(pytorch_s, spec.unit)}")
     profiler = cProfile.Profile()
     profiler.runcall(_seconds_per_unit, runner, units)
     by_file = _self_time_by_file(pstats.Stats(profiler).stats)

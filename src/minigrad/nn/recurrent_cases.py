@@ -130,7 +130,9 @@ def _model_case(kind, cell, n_layers, vocab=6):
     table; a larger one, the path where it projects each token's vector
     (``Cell.run_on_ids``). A GRU always takes the second.
     """
-    path = "" if cell == "gru" else ", table projected" if vocab <= 2 * N_IN else ", tokens projected"
+    path = ""
+    if cell != "gru":
+        path = ", table projected" if vocab <= 2 * N_IN else ", tokens projected"
 
     def setup(rng):
         from ..models import LanguageModel, QuestionAnswerer  # models build on this package
