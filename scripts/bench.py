@@ -22,7 +22,9 @@ Workloads (one iteration = forward + backward + optimizer step):
 
 Each workload's frameworks run in this one process, alternating (the order
 flips every repetition), after a warm-up; the table shows medians, with
-±half the range over the repetitions in percent. minigrad's peak memory
+±half the range over the repetitions in percent. The ratio is the median,
+over repetitions, of minigrad's time over PyTorch's in the same repetition
+(see ``paired_ratio``). minigrad's peak memory
 (peak resident set of the whole process, see ``peak_kib``) comes from a
 separate subprocess that runs only minigrad's side (2,000 iterations for
 workload 1; workload 5 runs the command's code in that process), so
@@ -99,7 +101,7 @@ WORKLOADS = {
     3: Spec("3 LSTM QA, hidden 100, batch 32 (per epoch)", "epoch", (5, 1), (1, 1),
             lambda: W.minigrad_qa(100), lambda torch: W.pytorch_qa(torch, 100),
             lambda torch: W.pytorch_qa(torch, 100, fused=False), peak_units=1),
-    4: Spec("4 LSTM QA, hidden 512, batch 32 (per epoch)", "epoch", (3, 1), (1, 1),
+    4: Spec("4 LSTM QA, hidden 512, batch 32 (per epoch)", "epoch", (5, 1), (1, 1),
             lambda: W.minigrad_qa(512), lambda torch: W.pytorch_qa(torch, 512),
             lambda torch: W.pytorch_qa(torch, 512, fused=False), peak_units=1),
     5: Spec("5 minigrad train configs/babi_rnn.yaml (wall)", "run", (5, 1), (1, 1), W.minigrad_cli),
@@ -198,10 +200,24 @@ def _fmt(values, unit):
     return f"{_duration(median, unit)} ±{spread:.0f}%"
 
 
+def paired_ratio(ours, theirs):
+    """The median over repetitions of ours[i] / theirs[i], or None without both.
+
+    The two frameworks run back to back within a repetition, so a change in
+    the machine's speed that lasts longer than a repetition (on shared
+    machines these run to tens of percent over minutes) slows both sides of
+    each ratio alike and cancels out; a ratio of the two medians would mix
+    times taken minutes apart.
+    """
+    if not ours or not theirs:
+        return None
+    return statistics.median(a / b for a, b in zip(ours, theirs))
+
+
 def result_row(spec, times, peak):
-    ours, theirs = _median(times.get("minigrad")), _median(times.get("pytorch"))
-    return {"workload": spec.label, "minigrad_s": ours, "pytorch_s": theirs,
-            "ratio": ours / theirs if ours and theirs else None, "peak_mib": peak,
+    return {"workload": spec.label, "minigrad_s": _median(times.get("minigrad")),
+            "pytorch_s": _median(times.get("pytorch")),
+            "ratio": paired_ratio(times.get("minigrad"), times.get("pytorch")), "peak_mib": peak,
             "pytorch_step_s": _median(times.get("pytorch_step"))}
 
 

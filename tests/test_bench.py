@@ -1,0 +1,61 @@
+"""The benchmark script: its JSON interface and how it turns times into a ratio.
+
+The timings themselves are not tested (they belong to the script, not to
+tests); what is tested is that the script runs and writes what tools read.
+"""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paired_ratio_is_the_median_of_per_repetition_ratios(bench):
+    # Ratios 2, 2 and 3: the median is 2. The ratio of the medians would be 4 / 2 = 2
+    # too, so the second case tells them apart.
+    assert bench.paired_ratio([2.0, 4.0, 6.0], [1.0, 2.0, 2.0]) == pytest.approx(2.0)
+    # The machine slows down 3x in the second repetition: per-repetition
+    # ratios are both 0.5, while the medians' ratio would be 2.0 / 3.0.
+    assert bench.paired_ratio([1.0, 3.0], [2.0, 6.0]) == pytest.approx(0.5)
+
+
+def test_paired_ratio_needs_both_sides(bench):
+    assert bench.paired_ratio([1.0], None) is None
+    assert bench.paired_ratio([], [1.0]) is None
+
+
+def test_unknown_workload_is_refused(bench):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.parse_args(["--only", "9"])
+    assert exit_info.value.code == 2
+
+
+def test_quick_run_writes_the_json_that_tools_read(bench, tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "1", "--json", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())
+    assert [row["workload"] for row in rows] == [bench.WORKLOADS[1].label]
+    row = rows[0]
+    assert set(row) >= {"workload", "minigrad_s", "pytorch_s", "ratio", "peak_mib"}
+    assert 0 < row["minigrad_s"] < 1.0  # seconds per iteration of a 5-step RNN
+    assert 10 < row["peak_mib"] < 1000
+    if row["pytorch_s"] is None:  # PyTorch is not installed: no ratio to give
+        assert row["ratio"] is None
+    else:
+        assert row["ratio"] > 0
+
