@@ -24,8 +24,7 @@ def bench():
 
 
 def test_paired_ratio_is_the_median_of_per_repetition_ratios(bench):
-    # Ratios 2, 2 and 3: the median is 2. The ratio of the medians would be 4 / 2 = 2
-    # too, so the second case tells them apart.
+    # Per-repetition ratios 2, 2 and 3: their median is 2.
     assert bench.paired_ratio([2.0, 4.0, 6.0], [1.0, 2.0, 2.0]) == pytest.approx(2.0)
     # The machine slows down 3x in the second repetition: per-repetition
     # ratios are both 0.5, while the medians' ratio would be 2.0 / 3.0.
