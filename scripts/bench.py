@@ -38,7 +38,9 @@ Options:
     --profile N     print where workload N's minigrad time goes (4 by default):
                     the share of matrix products (BLAS) against everything
                     else, from sampling the running source line every 0.5 ms,
-                    the busiest lines, and cProfile's self time per file.
+                    the busiest lines, and cProfile's self time per file; for
+                    the QA workloads also numpy's GFLOP/s at the LSTM's
+                    product shapes (``product_rates``).
     --json PATH     also write the figures as a JSON list, one object per
                     workload: workload, minigrad_s, pytorch_s, ratio, peak_mib,
                     pytorch_step_s (null where a figure does not apply);
@@ -91,6 +93,7 @@ class Spec(NamedTuple):
     pytorch: Optional[Callable] = None  # (torch) -> Runner
     pytorch_steps: Optional[Callable] = None  # (torch) -> Runner, the step-by-step variant
     peak_units: int = 0  # units run in the peak-memory subprocess
+    hidden: int = 0  # the LSTM's hidden size, for the QA workloads
 
 
 WORKLOADS = {
@@ -100,10 +103,10 @@ WORKLOADS = {
             lambda: W.minigrad_lesson(50), lambda torch: W.pytorch_lesson(torch, 50), peak_units=200),
     3: Spec("3 LSTM QA, hidden 100, batch 32 (per epoch)", "epoch", (5, 1), (1, 1),
             lambda: W.minigrad_qa(100), lambda torch: W.pytorch_qa(torch, 100),
-            lambda torch: W.pytorch_qa(torch, 100, fused=False), peak_units=1),
+            lambda torch: W.pytorch_qa(torch, 100, fused=False), peak_units=1, hidden=100),
     4: Spec("4 LSTM QA, hidden 512, batch 32 (per epoch)", "epoch", (5, 1), (1, 1),
             lambda: W.minigrad_qa(512), lambda torch: W.pytorch_qa(torch, 512),
-            lambda torch: W.pytorch_qa(torch, 512, fused=False), peak_units=1),
+            lambda torch: W.pytorch_qa(torch, 512, fused=False), peak_units=1, hidden=512),
     5: Spec("5 minigrad train configs/babi_rnn.yaml (wall)", "run", (5, 1), (1, 1), W.minigrad_cli),
 }
 
@@ -342,6 +345,40 @@ def _print_products(counts, seconds):
     return products / total
 
 
+def _seconds_per_call(fn, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def product_rates(hidden, batch=W.QA_BATCH, steps=66):
+    """GFLOP/s of numpy's float32 matrix product for the LSTM's three products.
+
+    These set the floor under a QA epoch: no Python or elementwise work can
+    make minigrad faster than its products run. Each operand has the shape
+    and memory order that ``ops/sequence.py`` passes (``steps`` is the
+    longest story); each rate is the best of 7 runs of 20 calls.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+
+    def rand(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    four = 4 * hidden
+    operands = {"per-step h @ W_hh": (rand(batch, hidden), rand(hidden, four)),
+                "per-step W_hh @ gz.T": (rand(hidden, four), rand(batch, four).T),
+                "W_hh's gradient, all steps": (rand(steps * batch, hidden).T, rand(steps * batch, four))}
+    rates = {}
+    for name, (a, b) in operands.items():
+        a @ b  # warm-up: threads started, pages touched
+        best = min(_seconds_per_call(lambda: a @ b, 20) for _ in range(7))
+        rates[name] = 2 * a.shape[0] * a.shape[1] * b.shape[1] / best / 1e9
+    return rates
+
+
 def profile(number, quick, pytorch_s=None):
     """Print where workload ``number``'s minigrad time goes: matrix products vs the rest, and per file.
 
@@ -361,6 +398,9 @@ def profile(number, quick, pytorch_s=None):
     if pytorch_s:
         print(f"  minigrad's matrix products alone: {_duration(share * seconds / units, spec.unit)} per "
               f"{spec.unit}; PyTorch's whole {spec.unit} in the timed runs: {_duration(pytorch_s, spec.unit)}")
+    if spec.hidden:
+        rates = ", ".join(f"{name} {rate:.0f}" for name, rate in product_rates(spec.hidden).items())
+        print(f"  numpy float32 products at these shapes, GFLOP/s: {rates}")
     profiler = cProfile.Profile()
     profiler.runcall(_seconds_per_unit, runner, units)
     by_file = _self_time_by_file(pstats.Stats(profiler).stats)

@@ -36,6 +36,12 @@ def test_paired_ratio_needs_both_sides(bench):
     assert bench.paired_ratio([], [1.0]) is None
 
 
+def test_product_rates_cover_the_lstm_products(bench):
+    rates = bench.product_rates(hidden=8, batch=2, steps=3)
+    assert set(rates) == {"per-step h @ W_hh", "per-step W_hh @ gz.T", "W_hh's gradient, all steps"}
+    assert all(rate > 0 for rate in rates.values())
+
+
 def test_unknown_workload_is_refused(bench):
     with pytest.raises(SystemExit) as exit_info:
         bench.parse_args(["--only", "9"])
