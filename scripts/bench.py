@@ -114,11 +114,11 @@ WORKLOADS = {
 # ---- timing ------------------------------------------------------------------------------
 
 
-def _seconds_per_unit(runner, units):
+def _seconds_per_call(fn, calls):
     start = time.perf_counter()
-    for _ in range(units):
-        runner.unit()
-    return (time.perf_counter() - start) / units
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
 
 
 def time_workload(spec, torch, quick):
@@ -134,7 +134,7 @@ def time_workload(spec, torch, quick):
     names = list(runners)
     for rep in range(spec.repetitions[quick]):
         for name in names if rep % 2 == 0 else names[::-1]:  # alternate who goes first
-            times[name].append(_seconds_per_unit(runners[name], spec.per_repetition[quick]))
+            times[name].append(_seconds_per_call(runners[name].unit, spec.per_repetition[quick]))
     return times
 
 
@@ -345,13 +345,6 @@ def _print_products(counts, seconds):
     return products / total
 
 
-def _seconds_per_call(fn, calls):
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
-
-
 def product_rates(hidden, batch=W.QA_BATCH, steps=66):
     """GFLOP/s of numpy's float32 matrix product for the LSTM's three products.
 
@@ -402,7 +395,7 @@ def profile(number, quick, pytorch_s=None):
         rates = ", ".join(f"{name} {rate:.0f}" for name, rate in product_rates(spec.hidden).items())
         print(f"  numpy float32 products at these shapes, GFLOP/s: {rates}")
     profiler = cProfile.Profile()
-    profiler.runcall(_seconds_per_unit, runner, units)
+    profiler.runcall(_seconds_per_call, runner.unit, units)
     by_file = _self_time_by_file(pstats.Stats(profiler).stats)
     total = sum(by_file.values())
     print(f"cProfile run: {total:.2f} s; self time per file, numpy calls charged to the file that made them:")
