@@ -5,7 +5,7 @@ import pytest
 
 from minigrad import Adam, SGD, Tensor, clip_grad_norm
 from minigrad.backend import check_device, to_device
-from minigrad.errors import DeviceError
+from minigrad.errors import CheckpointError, DeviceError
 from minigrad.nn import Parameter
 
 
@@ -136,3 +136,65 @@ def test_optimizers_update_cupy_arrays_like_numpy(make):
         assert p.device == device and p.dtype == np.float32
         results.append(p.numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+
+
+# ---- saving and restoring buffers ------------------------------------------------------------
+
+
+def _stepped(make, shapes):
+    """An optimizer over parameters of ``shapes`` after one step, so every buffer exists."""
+    params = [_param(np.ones(shape), np.full(shape, 0.5)) for shape in shapes]
+    optimizer = make(params)
+    optimizer.step()
+    return optimizer
+
+
+MAKERS = {"sgd": lambda ps: SGD(ps, lr=0.1, momentum=0.9), "adam": lambda ps: Adam(ps, lr=0.1)}
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_restored_buffers_continue_like_the_original(name):
+    original = _stepped(MAKERS[name], [(2, 3), (3,)])
+    restored = _stepped(MAKERS[name], [(2, 3), (3,)])
+    restored.load_state_dict({k: v * 0 + 7 for k, v in restored.state_dict().items()})  # something else first
+    restored.load_state_dict(original.state_dict())
+    for a, b in zip(original.parameters, restored.parameters):
+        a.grad, b.grad = Tensor(np.full(a.shape, 0.25, np.float32)), Tensor(np.full(b.shape, 0.25, np.float32))
+    original.step(), restored.step()
+    for a, b in zip(original.parameters, restored.parameters):
+        np.testing.assert_array_equal(a.data, b.data)
+        assert b.data.dtype == np.float32
+
+
+@pytest.mark.parametrize("name, saved_shapes, words", [
+    ("sgd", [(2, 3), (3,), (4,)], "'2.velocity' names no parameter of this model (it has 2)"),
+    ("sgd", [(3, 3), (3,)], "'0.velocity' has shape (3, 3), but its parameter has shape (2, 3)"),
+    ("adam", [(2, 4), (3,)], "'0.m' has shape (2, 4), but its parameter has shape (2, 3)"),
+])
+def test_buffers_saved_for_another_model_are_refused(name, saved_shapes, words):
+    saved = _stepped(MAKERS[name], saved_shapes).state_dict()
+    optimizer = _stepped(MAKERS[name], [(2, 3), (3,)])
+    before = optimizer.state_dict()
+    with pytest.raises(CheckpointError) as caught:
+        optimizer.load_state_dict(saved)
+    assert words in caught.value.message
+    assert optimizer.state_dict().keys() == before.keys()  # nothing changed
+    for key, value in before.items():
+        np.testing.assert_array_equal(optimizer.state_dict()[key], value)
+
+
+@pytest.mark.parametrize("name, buffers, words", [
+    ("adam", {"0.velocity": np.zeros((2, 3))}, "not a buffer of Adam, which keeps t, m, v"),
+    ("sgd", {"0.m": np.zeros((2, 3))}, "not a buffer of SGD, which keeps velocity"),
+    ("adam", {"0.t": np.array(1), "0.m": np.zeros((2, 3))}, "has ['m', 't'], not all of ['m', 't', 'v']"),
+    ("adam", {"0.t": np.array(-1), "0.m": np.zeros((2, 3)), "0.v": np.zeros((2, 3))}, "'0.t' is not a step count"),
+    ("adam", {"0.t": np.zeros(2, int), "0.m": np.zeros((2, 3)), "0.v": np.zeros((2, 3))}, "not a step count"),
+    ("sgd", {"velocity": np.zeros((2, 3))}, "'velocity' names no parameter"),
+    ("sgd", {"x.velocity": np.zeros((2, 3))}, "'x.velocity' names no parameter"),
+    ("sgd", {"0.velocity": np.array(["a"] * 6).reshape(2, 3)}, "holds <U1 values, not numbers"),
+])
+def test_malformed_buffers_are_refused(name, buffers, words):
+    optimizer = _stepped(MAKERS[name], [(2, 3), (3,)])
+    with pytest.raises(CheckpointError) as caught:
+        optimizer.load_state_dict(buffers)
+    assert words in caught.value.message

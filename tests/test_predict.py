@@ -209,3 +209,53 @@ def test_trained_qa_model_prefers_places(qa_run):
     """Even after one epoch the answer to 'where is' is a place: the model learned something."""
     words = [w for w, _ in Predictor.load(qa_run).answer(STORY, "where is mary?", 3)]
     assert set(words) <= LOCATIONS, words
+
+
+# ---- a run folder is all prediction needs --------------------------------------------------
+
+
+def test_predict_without_the_data_from_another_folder(tmp_path, monkeypatch):
+    """A run made with a relative task path still predicts once the data is gone, from any folder."""
+    import shutil
+
+    from conftest import write_config
+    from minigrad.data import resolve_task
+
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    for split in ("train", "test"):
+        shutil.copy(resolve_task(1, split), work / "data" / f"tiny_{split}.txt")
+    monkeypatch.chdir(work)
+    config = write_config(work, data={"task": "data/tiny_train.txt"})
+    assert invoke("train", config).exit_code == 0
+    expected = Predictor.load(work / "runs" / "tiny").next_word("mary moved to the", 3)
+
+    shutil.rmtree(work / "data")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = invoke("predict", "--run", work / "runs" / "tiny", "--context", "mary moved to the", "--top-k", "3")
+    assert result.exit_code == 0, result.output
+    assert [w for _, w, _ in table_rows(result.output)] == [w for w, _ in expected]
+    assert Predictor.load(work / "runs" / "latest").next_word("mary moved to the", 3) == expected
+
+
+def test_meta_and_config_must_agree_on_the_mode(lm_run_copy):
+    (lm_run_copy / "meta.json").write_text('{"mode": "qa", "story_len": 5, "question_len": 3}')
+    result = invoke("predict", "--run", lm_run_copy, "--story", "mary went home.", "--question", "where is mary?")
+    assert result.exit_code == 1
+    assert f"{lm_run_copy / 'meta.json'} says mode 'qa', but config.yaml says 'lm'" in one_line(result.output)
+
+
+def test_weights_of_another_kind_are_named(lm_run_copy):
+    from minigrad import serialization
+
+    weights = lm_run_copy / "weights.npz"
+    names = list(serialization.load(weights))
+    serialization.save({"x": np.zeros(3)}, weights)
+    result = invoke("predict", "--run", lm_run_copy, "--context", "mary")
+    assert result.exit_code == 1
+    assert f"{weights}: weights do not match the model" in one_line(result.output)
+    serialization.save({name: np.array(["text"] * 2) for name in names}, weights)
+    result = invoke("predict", "--run", lm_run_copy, "--context", "mary")
+    assert result.exit_code == 1 and "values, not numbers" in result.output

@@ -1,10 +1,12 @@
 """Run folders: atomic writes, folder names, the latest link, reading a run back."""
 
 import os
+import re
 
 import numpy as np
 import pytest
 
+from conftest import RUN_FILES
 from minigrad import runs, serialization
 from minigrad.errors import CheckpointError
 
@@ -236,3 +238,133 @@ def test_missing_latest_hints_at_training(tmp_path):
         runs.load_run(tmp_path / "nothing")
     assert "Pass the folder of a run" in caught.value.hint
 
+
+
+# ---- metrics.csv ------------------------------------------------------------------------------
+
+
+def test_metrics_keep_extra_columns(tmp_path):
+    """Columns beyond the standard ones (a model may report more) are written and read back."""
+    run_dir = saved_run(tmp_path)
+    rows = [{**ROW, "valid_loss": 2.0}, {**ROW, "epoch": 2}]
+    runs.save_checkpoint(run_dir, FakeModel(0.5), FakeOptimizer(), 2, rows)
+    text = (run_dir / "metrics.csv").read_text()
+    assert text.splitlines()[0] == ",".join(runs.METRIC_COLUMNS + ["valid_loss"])
+    assert text.splitlines()[2].endswith(",")  # the second row has no valid_loss
+    assert runs.load_run(run_dir).metrics == rows
+
+
+METRICS_HEADER = ",".join(runs.METRIC_COLUMNS)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "it is empty"),
+    ("\n", "its header is not epoch,train_loss"),
+    ("epoch,train_loss\n1,2.5\n", "its header is not epoch,train_loss"),
+    (f"{METRICS_HEADER},{METRICS_HEADER}\n", "its header is not"),
+    (f"{METRICS_HEADER}\n1,2.5,0.25,2.75,0.125,1000", "its last row is cut short"),
+    (f"{METRICS_HEADER}\n1,2.5,0.25,2.75\n", "line 2 has 4 values for 7 columns"),
+    (f"{METRICS_HEADER}\n1,2.5,0.25,2.75,0.125,1000,0.5,9\n", "line 2 has 8 values for 7 columns"),
+    (f"{METRICS_HEADER}\n1,2.5,0.25,2.75,0.125,1000,0.5\n\n", "line 3 has 0 values"),
+    (f"{METRICS_HEADER}\n1,2.5,0.25,2.75,0.125,fast,0.5\n", "line 2: examples_per_s is 'fast', not a number"),
+    (f"{METRICS_HEADER}\n1.5,2.5,0.25,2.75,0.125,1000,0.5\n", "line 2: epoch is '1.5'"),
+    (f"{METRICS_HEADER}\n1,,0.25,2.75,0.125,1000,0.5\n", "line 2: train_loss is ''"),
+    (f"{METRICS_HEADER},valid_loss\n1,2.5,0.25,2.75,0.125,1000,0.5,low\n", "line 2: valid_loss is 'low'"),
+])
+def test_damaged_metrics_are_named(tmp_path, text, words):
+    run_dir = saved_run(tmp_path)
+    (run_dir / "metrics.csv").write_text(text)
+    with pytest.raises(CheckpointError) as caught:
+        runs.load_run(run_dir)
+    assert caught.value.message.startswith(f"{run_dir / 'metrics.csv'} is damaged (")
+    assert words in caught.value.message
+    assert "train the run again" in caught.value.hint
+
+
+@pytest.mark.parametrize("name, text, words", [
+    ("state.json", "[1]", 'expected {"epoch": N}'),
+    ("state.json", '{"epoch": true}', 'expected {"epoch": N}'),
+    ("state.json", '{"epoch": -1}', 'expected {"epoch": N}'),
+    ("meta.json", '{"mode": "sing"}', "expected the run's mode"),
+    ("meta.json", '{"mode": "qa", "story_len": 0, "question_len": 3}', "story_len and question_len"),
+    ("config.yaml", "data: [", "config.yaml is damaged (while parsing"),
+])
+def test_readable_but_wrong_run_files_are_named(tmp_path, name, text, words):
+    run_dir = saved_run(tmp_path)
+    (run_dir / name).write_text(text)
+    with pytest.raises(CheckpointError, match=re.escape(f"{run_dir / name} is damaged")) as caught:
+        runs.load_run(run_dir)
+    assert words in caught.value.message
+
+
+def test_checkpoint_without_an_epoch_is_damaged(tmp_path):
+    run_dir = saved_run(tmp_path)
+    serialization.save({"model/w": np.zeros((2, 3))}, run_dir / "checkpoint.npz")
+    with pytest.raises(CheckpointError, match="checkpoint.npz is damaged .it has no valid epoch entry"):
+        runs.load_checkpoint(run_dir)
+
+
+# ---- every file of a run folder, damaged, through every command that reads it ------------------
+
+# Bytes that are not UTF-8, not JSON, not YAML, not a zip: a disk error or a wrong copy.
+GARBAGE = bytes((i * 167 + 13) % 256 for i in range(600))
+
+
+def damage(path, kind):
+    """Damage one run file: delete it, cut it in half, replace it by garbage or by the empty file."""
+    data = path.read_bytes()
+    path.unlink()
+    kinds = {"missing": None, "truncated": data[:len(data) // 2], "garbage": GARBAGE, "emptied": b""}
+    if kinds[kind] is not None:
+        path.write_bytes(kinds[kind])
+
+
+# What each command reads: predict does not need the resume checkpoint.
+COMMANDS = {
+    "predict": (["predict", "--context", "mary moved to the", "--run"], set(RUN_FILES) - {"checkpoint.npz"}),
+    "resume": (["train", "--epochs", "2", "--resume"], set(RUN_FILES)),
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("kind", ["missing", "truncated", "garbage", "emptied"])
+@pytest.mark.parametrize("name", sorted(RUN_FILES))
+def test_a_damaged_run_file_is_named_by_every_command(lm_run_copy, name, kind, command):
+    from conftest import invoke, one_line
+
+    args, reads = COMMANDS[command]
+    others = {p.name: p.read_bytes() for p in lm_run_copy.iterdir() if p.name != name}
+    damage(lm_run_copy / name, kind)
+    result = invoke(*args, lm_run_copy)  # fails the test on any uncaught exception
+    text = one_line(result.output)
+    if name not in reads:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code != 0, result.output
+    assert text.count("error: ") == 1 and str(lm_run_copy) in text and name in text, text
+    assert {p.name: p.read_bytes() for p in lm_run_copy.iterdir() if p.name != name} == others
+
+
+def rewrite_checkpoint(run_dir, change):
+    """Replace the run's checkpoint by ``change(entries)``, saved as minigrad would."""
+    file = run_dir / "checkpoint.npz"
+    entries = serialization.load(file)
+    serialization.save(change(entries), file)
+    return file
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda e: {**e, "optimizer/99.velocity": np.zeros(3)}, "'99.velocity' names no parameter of this model"),
+    (lambda e: {**e, "optimizer/0.velocity": np.zeros((1, 1))}, "'0.velocity' has shape (1, 1)"),
+    (lambda e: {k: (np.zeros((2, 2)) if k == "model/output.weight" else v) for k, v in e.items()},
+     "weight 'output.weight' has shape (2, 2)"),
+])
+def test_resume_from_a_checkpoint_that_does_not_fit(lm_run_copy, change, words):
+    from conftest import invoke, one_line
+
+    assert "model/output.weight" in serialization.load(lm_run_copy / "checkpoint.npz")
+    file = rewrite_checkpoint(lm_run_copy, change)
+    result = invoke("train", "--resume", lm_run_copy, "--epochs", "2")
+    assert result.exit_code == 1, result.output
+    assert f"error: {file}: " in one_line(result.output) and words in one_line(result.output)
+    assert runs.load_run(lm_run_copy).epoch == 1  # nothing was trained or saved

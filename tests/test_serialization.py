@@ -139,3 +139,24 @@ def test_newer_format_is_refused(tmp_path):
 def test_marker_name_is_reserved(tmp_path):
     with pytest.raises(ValueError, match="reserved"):
         minigrad.save({MARKER: np.zeros(1)}, tmp_path / "w.npz")
+
+
+# Writes a weights file and a text file in a fresh process, so that the umask is the one
+# the process starts with, as when a user runs minigrad.
+_WRITE_BOTH = """
+import sys
+from minigrad import serialization
+serialization.save({"w": [1.0]}, sys.argv[1] + "/w.npz")
+serialization.write_text_atomic(sys.argv[1] + "/state.json", "{}")
+"""
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_saved_files_get_the_mode_of_any_new_file(tmp_path, umask, mode):
+    """Not mkstemp's owner-only 0600: what open() would give under the user's umask."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", _WRITE_BOTH, str(tmp_path)], check=True,
+                   preexec_fn=lambda: os.umask(umask))
+    assert {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {"w.npz": mode, "state.json": mode}

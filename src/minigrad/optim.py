@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .backend import get_array_module, to_device, to_numpy
+from .errors import CheckpointError
 
 
 class Optimizer:
@@ -19,6 +20,9 @@ class Optimizer:
     Args:
         parameters: Tensors to optimise (a parameter listed twice is updated once).
     """
+
+    # The buffers a subclass keeps per parameter: "array" (shaped like it) or "count" (a whole number).
+    buffers = {}
 
     def __init__(self, parameters):
         unique = {}
@@ -52,14 +56,45 @@ class Optimizer:
         return flat
 
     def load_state_dict(self, flat):
-        """Restore buffers saved by ``state_dict`` onto the same parameter list."""
-        self.state = {}
+        """Restore buffers saved by ``state_dict`` onto the same parameter list.
+
+        Everything is checked before anything changes: buffers saved for other
+        parameters raise ``CheckpointError`` and leave the optimizer as it was.
+        """
+        state = {}
         for name, value in flat.items():
-            index, key = name.split(".", 1)
-            p = self.parameters[int(index)]
-            value = np.asarray(value)
-            buffer = int(value) if value.ndim == 0 else to_device(value.astype(p.dtype), p.device)
-            self.state.setdefault(id(p), {})[key] = buffer
+            p, key = self._buffer_owner(name)
+            state.setdefault(id(p), {})[key] = self._checked_buffer(name, key, np.asarray(value), p)
+        for i, p in enumerate(self.parameters):
+            given = set(state.get(id(p), ()))
+            if given and given != set(self.buffers):
+                raise CheckpointError(f"the optimizer state of parameter {i} has {sorted(given)}, "
+                                      f"not all of {sorted(self.buffers)}")
+        self.state = state
+
+    def _buffer_owner(self, name):
+        """(parameter, buffer name) for a saved name such as ``"3.velocity"``."""
+        index, _, key = name.partition(".")
+        if not (index.isdecimal() and index.isascii() and int(index) < len(self.parameters)):
+            raise CheckpointError(f"the optimizer state {name!r} names no parameter of this model "
+                                  f"(it has {len(self.parameters)})")
+        if key not in self.buffers:
+            raise CheckpointError(f"the optimizer state {name!r} is not a buffer of {type(self).__name__}, "
+                                  f"which keeps {', '.join(self.buffers)}")
+        return self.parameters[int(index)], key
+
+    def _checked_buffer(self, name, key, value, p):
+        """The saved ``value`` as the buffer ``key`` of ``p``, if it fits."""
+        if self.buffers[key] == "count":
+            if value.shape != () or value.dtype.kind not in "iu" or value < 0:
+                raise CheckpointError(f"the optimizer state {name!r} is not a step count")
+            return int(value)
+        if value.dtype.kind not in "biuf":
+            raise CheckpointError(f"the optimizer state {name!r} holds {value.dtype} values, not numbers")
+        if value.shape != p.shape:
+            raise CheckpointError(f"the optimizer state {name!r} has shape {value.shape}, "
+                                  f"but its parameter has shape {p.shape}")
+        return to_device(value.astype(p.dtype), p.device)
 
     def _update(self, p, grad, state):
         raise NotImplementedError
@@ -85,6 +120,7 @@ class SGD(Optimizer):
         self.momentum, self.weight_decay = momentum, weight_decay
 
     lr = property(lambda self: self.alpha, lambda self, value: setattr(self, "alpha", value))
+    buffers = {"velocity": "array"}
 
     def _update(self, p, grad, state):
         if self.weight_decay:
@@ -118,6 +154,8 @@ class Adam(Optimizer):
         super().__init__(parameters)
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
 
+    buffers = {"t": "count", "m": "array", "v": "array"}
+
     def _update(self, p, grad, state):
         xp = get_array_module(p.data)
         b1, b2 = self.betas
@@ -136,16 +174,26 @@ class Adam(Optimizer):
         p.data -= (self.lr / (1 - b1**t)) * m / denominator
 
 
-def clip_grad_norm(parameters, max_norm):
+def clip_grad_norm(parameters, max_norm, per_parameter=False):
     """Scale all gradients together so their joint L2 norm is at most ``max_norm``.
 
     Args:
         parameters: Tensors whose ``.grad`` to clip (None grads are skipped).
         max_norm: the largest norm allowed.
+        per_parameter: clip each parameter's gradient to ``max_norm`` on its
+            own instead (as the memory-network papers do for each weight matrix).
     Returns:
-        The joint norm before clipping, as a float.
+        The joint norm before clipping, as a float (the largest single norm
+        with ``per_parameter``).
     """
     grads = [p.grad.data for p in parameters if p.grad is not None]
+    if per_parameter:
+        return max((_clip_together([g], max_norm) for g in grads), default=0.0)
+    return _clip_together(grads, max_norm)
+
+
+def _clip_together(grads, max_norm):
+    """Scale ``grads`` in place so their joint L2 norm is at most ``max_norm``; return the norm before."""
     total = math.sqrt(sum(float((g * g).sum()) for g in grads))
     if total > max_norm:
         # The small constant keeps the clipped norm just under max_norm.

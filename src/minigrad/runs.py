@@ -92,21 +92,51 @@ def load_checkpoint(run_dir):
     if not file.is_file():
         raise CheckpointError(f"run folder {run_dir} has no {CHECKPOINT}, so it cannot be resumed.",
                               hint="Train it again, or predict with it as it is.")
-    bundle = serialization.load(file)
+    bundle = _load_arrays(file)
     parts = {"model": {}, "optimizer": {}}
     for name, value in bundle.items():
         kind, _, key = name.partition("/")
         if kind in parts:
             parts[kind][key] = value
-    return parts["model"], parts["optimizer"], int(bundle.get("epoch", 0))
+    epoch = bundle.get("epoch")
+    if epoch is None or epoch.shape != () or epoch.dtype.kind not in "iu" or epoch < 0:
+        raise _damaged(file, "it has no valid epoch entry")
+    return parts["model"], parts["optimizer"], int(epoch)
+
+
+def restore_checkpoint(run_dir, model, optimizer):
+    """Load a run's checkpoint into ``model`` and ``optimizer``; return the epoch it holds."""
+    weights, buffers, epoch = load_checkpoint(run_dir)
+    file = Path(run_dir) / CHECKPOINT
+    load_weights(model, weights, file)
+    try:
+        optimizer.load_state_dict(buffers)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{file}: {exc.message}",
+                              hint="It was saved for another model or optimizer: restore this run's own "
+                                   "checkpoint, or start a new run.") from None
+    return epoch
+
+
+def load_weights(model, weights, file):
+    """``model.load_state_dict(weights)``, naming ``file`` in any error."""
+    for name, value in weights.items():
+        if value.dtype.kind not in "biuf":
+            raise _damaged(file, f"weight {name!r} holds {value.dtype} values, not numbers")
+    try:
+        model.load_state_dict(weights)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{file}: {exc.message}", hint=exc.hint) from None
 
 
 def _metrics_csv(rows):
+    """The rows as CSV: the standard columns, then any others the rows carry, in order of appearance."""
+    extra = dict.fromkeys(k for row in rows for k in row if k not in METRIC_COLUMNS)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS + list(extra), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in METRIC_COLUMNS})
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
     return buffer.getvalue()
 
 
@@ -123,6 +153,11 @@ class SavedRun:
     metrics: list
 
 
+# The files every run has once its first epoch is saved (checkpoint.npz matters only to --resume).
+_REQUIRED_FILES = ("config.yaml", "vocab.json", "meta.json", "weights.npz", "state.json", "metrics.csv")
+_RESTORE = "Restore the file from a copy of the run, or train the run again."
+
+
 def load_run(path):
     """Read a run folder, saying exactly what is missing or broken."""
     path = Path(path)
@@ -130,35 +165,109 @@ def load_run(path):
         hint = "Train one first: minigrad train configs/babi_rnn.yaml" if path.name == LATEST else \
             "Pass the folder of a run, e.g. runs/babi_rnn."
         raise CheckpointError(f"no run folder at {path}.", hint=hint)
-    missing = [f for f in ("config.yaml", "vocab.json", "meta.json", "weights.npz", "state.json")
-               if not (path / f).is_file()]
+    missing = [f for f in _REQUIRED_FILES if not (path / f).is_file()]
     if missing:
         raise CheckpointError(f"run folder {path} is incomplete: missing {', '.join(missing)}.",
                               hint="The run may have stopped before its first epoch ended; train it again.")
+    state = _read_json(path / "state.json", _state_problem)
     return SavedRun(path, _read_yaml(path / "config.yaml"), Vocabulary.load(path / "vocab.json"),
-                    _read_json(path / "meta.json"), serialization.load(path / "weights.npz"),
-                    int(_read_json(path / "state.json").get("epoch", 0)), _read_metrics(path / "metrics.csv"))
+                    _read_json(path / "meta.json", _meta_problem), _load_arrays(path / "weights.npz"),
+                    state["epoch"], _read_metrics(path / "metrics.csv"))
 
 
-def _read_json(file):
+def _damaged(file, reason):
+    return CheckpointError(f"{file} is damaged ({reason}).", hint=_RESTORE)
+
+
+def _load_arrays(file):
+    """``serialization.load``, with advice that fits a file of a run folder."""
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{file} is damaged ({exc}).", hint="Train the run again.") from None
+        return serialization.load(file)
+    except CheckpointError as exc:
+        raise CheckpointError(exc.message, hint=_RESTORE) from None
+
+
+def _read_text(file):
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _damaged(file, exc) from None
+
+
+def _read_json(file, problem):
+    """The JSON value in ``file``; ``problem(value)`` says what is wrong with it, or None."""
+    try:
+        data = json.loads(_read_text(file))
+    except (ValueError, RecursionError) as exc:
+        raise _damaged(file, exc) from None
+    reason = problem(data)
+    if reason:
+        raise _damaged(file, reason)
+    return data
+
+
+def _is_count(value, least=0):
+    """A whole number (not a bool, which JSON and Python count as one) of at least ``least``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _state_problem(state):
+    if not (isinstance(state, dict) and _is_count(state.get("epoch"))):
+        return "expected {\"epoch\": N}"
+    return None
+
+
+# The lengths each mode's meta.json records, which prediction pads its input to.
+_META_LENGTHS = {"lm": (), "qa": ("story_len", "question_len"), "memory": ("sentence_len",)}
+
+
+def _meta_problem(meta):
+    if not (isinstance(meta, dict) and meta.get("mode") in _META_LENGTHS):
+        return "expected the run's mode, 'lm', 'qa' or 'memory'"
+    lengths = _META_LENGTHS[meta["mode"]]
+    if not all(_is_count(meta.get(k), 1) for k in lengths):
+        return f"a {meta['mode']} run needs {' and '.join(lengths)}, positive whole numbers"
+    return None
 
 
 def _read_yaml(file):
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CheckpointError(f"{file} is damaged ({exc}).", hint="Train the run again.") from None
+        data = yaml.safe_load(_read_text(file))
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise _damaged(file, exc) from None
     if not isinstance(data, dict):
-        raise CheckpointError(f"{file} is damaged (not a mapping).", hint="Train the run again.")
+        raise _damaged(file, "not a mapping")
     return data
 
 
 def _read_metrics(file):
-    if not file.is_file():
-        return []
-    with open(file, newline="", encoding="utf-8") as f:
-        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+    """The rows of ``metrics.csv``: the standard columns must all be there, others are kept too."""
+    text = _read_text(file)
+    if not text.endswith("\n"):  # written whole, one row per line, so a cut file ends mid-row
+        raise _damaged(file, "it is empty" if not text else "its last row is cut short")
+    try:
+        header, *rows = csv.reader(io.StringIO(text))
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        raise _damaged(file, exc) from None
+    missing = [c for c in METRIC_COLUMNS if c not in header]
+    if missing or len(set(header)) != len(header):
+        raise _damaged(file, f"its header is not {','.join(METRIC_COLUMNS)}")
+    return [_metrics_row(file, number, header, row) for number, row in enumerate(rows, start=2)]
+
+
+def _metrics_row(file, line, header, row):
+    """One row as {column: number}; an extra column may be left empty in rows from before it existed."""
+    if len(row) != len(header):
+        raise _damaged(file, f"line {line} has {len(row)} values for {len(header)} columns")
+    values = {}
+    for column, text in zip(header, row):
+        if text or column in METRIC_COLUMNS:
+            values[column] = _metric_value(file, line, column, text)
+    return values
+
+
+def _metric_value(file, line, column, text):
+    try:
+        return int(text) if column == "epoch" else float(text)
+    except ValueError:
+        raise _damaged(file, f"line {line}: {column} is {text!r}, not a number") from None

@@ -103,6 +103,10 @@ def load(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"no weights file at {path}.", hint="Check the path, or save the model there first.")
+    if not _starts_like_numpy_data(path):
+        # np.load would take it for a pickle and suggest loading it unsafely
+        raise CheckpointError(f"{path} is damaged or not a weights file (it is not an .npz archive).",
+                              hint="Pass a file written by minigrad.save, or save the weights again.")
     try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -116,6 +120,16 @@ def load(path):
             hint="It may be truncated by an interrupted copy or save: save it again, or use another file.",
         ) from None
     return _check_marker(path, arrays)
+
+
+def _starts_like_numpy_data(path):
+    """Whether the file begins as a zip archive (``.npz``) or an ``.npy`` array does."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(6)
+    except OSError:
+        return True  # let np.load report the problem
+    return start.startswith(b"PK") or start == b"\x93NUMPY"
 
 
 def _check_marker(path, arrays):

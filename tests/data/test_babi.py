@@ -76,6 +76,10 @@ def test_a_story_ends_where_ids_restart(tmp_path):
     (["1 Mary went home.", "2 Where is Mary?\thome\t5"], 2, "supporting fact 5"),
     (["1 Mary went home.", "2 Where is Mary?\t\t1"], 2, "answer"),
     (["1 Mary went home.", "2 "], 2, "no text"),
+    (["1 Mary went home.", "2 Where is Mary?"], 2, "line 2 is a question without its answer"),
+    (["1 Mary went home.", "2 Where is Mary?  "], 2, "question without its answer"),
+    (["\u00b2 Mary went home."], 1, "line id"),  # a digit to isdigit(), not to int()
+    (["1" * 5000 + " Mary went home."], 1, "line id"),  # longer than int() reads
 ])
 def test_broken_line_names_file_and_line(tmp_path, lines, bad_line, words):
     path = write(tmp_path, "\n".join(lines) + "\n")
@@ -83,6 +87,35 @@ def test_broken_line_names_file_and_line(tmp_path, lines, bad_line, words):
         load_stories(path)
     assert f"{path}:{bad_line}:" in info.value.message
     assert words in info.value.message
+
+
+STORY = "1 Mary moved to the bathroom.\n2 John went to the hallway.\n3 Where is Mary?\tbathroom\t1\n"
+
+
+@pytest.mark.parametrize("encode", [
+    lambda text: text.encode("utf-8-sig"),  # a byte-order mark, as some editors write
+    lambda text: text.replace("\n", "\r\n").encode(),
+    lambda text: (text + "\n\n").encode(),
+    lambda text: text.replace("\n", "\r\n").encode("utf-8-sig") + b"\r\n",
+], ids=["bom", "crlf", "trailing-blank-lines", "all-three"])
+def test_file_conventions_do_not_change_the_stories(tmp_path, encode):
+    from minigrad.data import build_vocabulary
+
+    plain, other = tmp_path / "plain_train.txt", tmp_path / "other_train.txt"
+    plain.write_bytes(STORY.encode())
+    other.write_bytes(encode(STORY))
+    stories = load_stories(other)
+    assert stories == load_stories(plain)
+    assert stories[0].sentences[0] == Sentence(1, ("mary", "moved", "to", "the", "bathroom", "."))
+    assert build_vocabulary(stories, "qa") == build_vocabulary(load_stories(plain), "qa")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "\ufeff", "\r\n  \r\n"])
+def test_a_file_without_lines_is_refused(tmp_path, text):
+    path = tmp_path / "empty_train.txt"
+    path.write_text(text, encoding="utf-8", newline="")
+    with pytest.raises(DataError, match=f"{path}: the file has no lines"):
+        load_stories(path)
 
 
 def test_missing_file_is_a_data_error(tmp_path):
@@ -146,3 +179,45 @@ def test_default_data_folder_is_the_repository_one(monkeypatch):
     monkeypatch.delenv(babi.DATA_ENV, raising=False)
     assert babi.data_dir().parts[-2:] == ("data", "babi")
     assert babi.task_names() == [f"qa{n}" for n in range(1, 21)]
+
+
+# ---- through the command line ----------------------------------------------------------------
+
+
+def task_files(folder, train, test=STORY, name="mine"):
+    """Write a task's two files into ``folder``; return the training file's path."""
+    (folder / f"{name}_test.txt").write_text(test, encoding="utf-8", newline="")
+    path = folder / f"{name}_train.txt"
+    path.write_text(train, encoding="utf-8", newline="")
+    return path
+
+
+def test_train_on_a_file_with_a_byte_order_mark(tmp_path):
+    from conftest import TINY_QA, invoke, write_config
+
+    config = write_config(tmp_path, TINY_QA, data={"task": str(task_files(tmp_path, "\ufeff" + STORY))})
+    result = invoke("train", config)
+    assert result.exit_code == 0, result.output
+    words = (tmp_path / "runs" / "tinyqa" / "vocab.json").read_text()
+    assert '"mary"' in words and "\\ufeff" not in words
+
+
+@pytest.mark.parametrize("mode, train, test, bad, words", [
+    ("lm", "", STORY, "train", "the file has no lines"),
+    ("lm", "\n", STORY, "train", "the file has no lines"),
+    ("lm", STORY, "", "test", "the file has no lines"),
+    ("lm", "1 Hello\n", STORY, "train", "nothing to train on in mode lm: no line has two words or more"),
+    ("qa", "1 Mary moved to the bathroom.\n", STORY, "train", "nothing to train on in mode qa: it has no questions"),
+    ("qa", STORY, "1 Mary moved to the bathroom.\n", "test", "nothing to test on in mode qa: it has no questions"),
+    ("qa", "1 Mary moved.\n2 Where is Mary?\n", STORY, "train", ":2: line 2 is a question without its answer"),
+])
+def test_train_refuses_a_task_with_nothing_to_learn(tmp_path, mode, train, test, bad, words):
+    from conftest import TINY_LM, invoke, one_line, write_config
+
+    path = task_files(tmp_path, train, test)
+    config = write_config(tmp_path, TINY_LM, data={"task": str(path), "mode": mode})
+    result = invoke("train", config)
+    assert result.exit_code == 2, result.output
+    assert f"error: {tmp_path / f'mine_{bad}.txt'}" in one_line(result.output)
+    assert words in one_line(result.output)
+    assert not (tmp_path / "runs").exists()  # refused before a run folder was made

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
+from .. import bundled
 from ..errors import DataError
 
 DATA_ENV = "MINIGRAD_DATA"
@@ -53,6 +54,10 @@ class Story(NamedTuple):
         return sorted(self.sentences + self.questions, key=lambda line: line.id)
 
 
+# ASCII digits only: str.isdigit() also accepts characters such as '²' that int() refuses,
+# and a bound on the length keeps int() from refusing a huge number.
+_LINE_ID = re.compile(r"[0-9]{1,9}")
+
 # A word (letters, digits, apostrophes) or any single other visible character.
 _TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
 
@@ -71,19 +76,28 @@ def parse_line(text, where):
     ``where`` is the ``file:line`` put at the front of error messages.
     """
     head, _, rest = text.partition(" ")
-    if not head.isdigit():
+    if not _LINE_ID.fullmatch(head):
         raise DataError(f"{where}: expected a line id at the start, got {text[:40]!r}",
                         "Each line reads 'ID text', e.g. '1 Mary moved to the bathroom.'")
     line_id, fields = int(head), rest.split("\t")
     if not fields[0].strip():
         raise DataError(f"{where}: line {line_id} has no text")
     if len(fields) == 1:
-        return Sentence(line_id, tuple(tokenize(fields[0])))
+        return _statement(line_id, fields[0], where)
     if len(fields) != 3:
         raise DataError(f"{where}: a question needs 3 tab-separated fields, found {len(fields)}",
                         "Write 'ID question?<TAB>answer<TAB>supporting ids'.")
     return Question(line_id, tuple(tokenize(fields[0])), _parse_answer(fields[1], where),
                     _parse_supporting(fields[2], where))
+
+
+def _statement(line_id, text, where):
+    """A line without tabs; one that asks something has lost its answer field."""
+    if text.rstrip().endswith("?"):
+        raise DataError(f"{where}: line {line_id} is a question without its answer",
+                        "Write 'ID question?<TAB>answer<TAB>supporting ids', e.g. "
+                        "'3 Where is Mary?<TAB>bathroom<TAB>1'.")
+    return Sentence(line_id, tuple(tokenize(text)))
 
 
 def _parse_answer(text, where):
@@ -150,23 +164,27 @@ def load_stories(path):
     """Read a task file into a list of ``Story``; problems raise ``DataError``."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            return parse_stories(f, source=str(path))
+        # utf-8-sig: a byte-order mark, as some editors write, is not part of the first line
+        with open(path, encoding="utf-8-sig") as f:
+            stories = parse_stories(f, source=str(path))
     except FileNotFoundError:
         raise DataError(f"data file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"cannot read data file {path}: {e}") from None
+    if not stories:
+        raise DataError(f"{path}: the file has no lines to learn from",
+                        "A task file holds numbered lines such as '1 Mary moved to the bathroom.'")
+    return stories
 
 
 # ---- finding a task's files ----------------------------------------------------------
 
 
 def data_dir():
-    """The folder holding the task files: ``$MINIGRAD_DATA``, else ``data/babi/`` in the repo."""
+    """The folder holding the task files: ``$MINIGRAD_DATA``, else the bundled ``babi/`` folder."""
     if os.environ.get(DATA_ENV):
         return Path(os.environ[DATA_ENV])
-    # src/minigrad/data/babi.py -> the repository root is three folders up.
-    return Path(__file__).resolve().parents[3] / "data" / "babi"
+    return bundled.folder("data") / "babi"
 
 
 def task_names():

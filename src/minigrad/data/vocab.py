@@ -10,6 +10,7 @@ from ..serialization import write_text_atomic
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 _FORMAT = "minigrad-vocabulary"
+_DAMAGED_HINT = "Restore it from a copy, or train the run again."
 
 
 class Vocabulary:
@@ -88,11 +89,11 @@ class Vocabulary:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise CheckpointError(f"vocabulary file not found: {path}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise CheckpointError(f"cannot read vocabulary file {path}: {e}") from None
+        except (OSError, ValueError, RecursionError) as e:  # ValueError: bad UTF-8 or JSON
+            raise CheckpointError(f"cannot read vocabulary file {path}: {e}", _DAMAGED_HINT) from None
         if not _is_vocabulary_data(data):
             raise CheckpointError(f"{path} is not a minigrad vocabulary file",
-                                  "It may be corrupt, or written by another program.")
+                                  f"It may be corrupt, or written by another program. {_DAMAGED_HINT}")
         vocab = cls.__new__(cls)
         vocab._set_words(data["words"])  # keep the saved numbering exactly
         return vocab
