@@ -7,8 +7,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from minigrad import cli, training
+from minigrad import backend, cli, training
 from minigrad.tensor import Tensor
+
+# The real allocator setting, for the tests that check it; everywhere else it is replaced.
+REAL_KEEP_FREED_MEMORY = backend.keep_freed_memory
 
 # A run small enough to train in a fraction of a second on one core.
 TINY_LM = {
@@ -51,6 +54,15 @@ def write_config(folder, base=TINY_LM, file_name=None, **sections):
 def make_config(tmp_path):
     """``make_config(**sections)``: a tiny run file in this test's folder."""
     return lambda base=TINY_LM, **sections: write_config(tmp_path, base, **sections)
+
+
+@pytest.fixture(autouse=True)
+def allocator_calls(monkeypatch):
+    """``minigrad train`` changes glibc's allocator for the whole process; in the test process
+    it would change how every later test allocates. Record the calls instead."""
+    calls = []
+    monkeypatch.setattr(backend, "keep_freed_memory", lambda: calls.append(1) or True)
+    return calls
 
 
 @pytest.fixture(autouse=True)

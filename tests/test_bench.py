@@ -57,8 +57,9 @@ def test_quick_run_writes_the_json_that_tools_read(bench, tmp_path):
     assert [row["workload"] for row in rows] == [bench.WORKLOADS[1].label]
     row = rows[0]
     assert set(row) >= {"workload", "minigrad_s", "pytorch_s", "ratio", "peak_mib"}
-    assert 0 < row["minigrad_s"] < 1.0  # seconds per iteration of a 5-step RNN
-    assert 10 < row["peak_mib"] < 1000
+    # Measured values only as measurements: how large they are is the script's report, not a test.
+    assert isinstance(row["minigrad_s"], float) and row["minigrad_s"] > 0
+    assert isinstance(row["peak_mib"], float) and row["peak_mib"] > 0
     if row["pytorch_s"] is None:  # PyTorch is not installed: no ratio to give
         assert row["ratio"] is None
     else:

@@ -1,15 +1,21 @@
 """The ``minigrad`` command: train from a run file, bad run files, gradcheck, --help."""
 
 import csv
+import json
 import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
-from conftest import RUN_FILES, TINY_LM, invoke, one_line, write_config
+from conftest import REAL_KEEP_FREED_MEMORY, RUN_FILES, TINY_LM, invoke, one_line, write_config
 from minigrad import backend, serialization
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def read_metrics(run_dir):
@@ -71,17 +77,19 @@ def test_command_line_options_override_the_file(make_config, tmp_path):
     assert [row[0] for row in read_metrics(out / "tiny")[1:]] == ["1", "2"]
 
 
-def test_train_lets_the_allocator_keep_freed_memory(make_config, monkeypatch):
-    calls = []
-    monkeypatch.setattr(backend, "keep_freed_memory", lambda: calls.append(1))
+def test_train_lets_the_allocator_keep_freed_memory(make_config, allocator_calls):
     assert invoke("train", make_config()).exit_code == 0
-    assert calls == [1]
+    assert allocator_calls == [1]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
                     reason="mallopt is glibc's")
 def test_keep_freed_memory_takes_effect_on_glibc():
-    assert backend.keep_freed_memory() is True
+    """In a child process: the setting lasts as long as the process, so it must not reach the tests'."""
+    done = subprocess.run([sys.executable, "-c", "from minigrad import backend; print(backend.keep_freed_memory())"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
 
 
 def test_keep_freed_memory_does_nothing_without_glibc(monkeypatch):
@@ -89,7 +97,7 @@ def test_keep_freed_memory_does_nothing_without_glibc(monkeypatch):
         raise OSError(f"{name}: cannot open shared object file")
 
     monkeypatch.setattr(backend.ctypes, "CDLL", no_libc)
-    assert backend.keep_freed_memory() is False
+    assert REAL_KEEP_FREED_MEMORY() is False
 
 
 def test_train_without_a_config_says_what_to_give():
@@ -187,13 +195,151 @@ def test_real_process_shows_no_traceback(tmp_path):
     assert done.stdout == ""
 
 
+# ---- --set ------------------------------------------------------------------------------
+
+SEQUENTIAL_LM = {**TINY_LM, "name": "seq", "model": {"type": "sequential", "layers": [
+    {"type": "Embedding", "dim": 8}, {"type": "Linear", "n_outputs": 16}, {"type": "Tanh"},
+    {"type": "Linear", "n_outputs": "vocab"}]}}
+
+
+def saved_config(run_dir):
+    return yaml.safe_load((run_dir / "config.yaml").read_text())
+
+
+def test_set_changes_fields_with_yaml_types(make_config, tmp_path):
+    result = invoke("train", make_config(), "--set", "optimizer.lr=0.01", "--set", "data.batch_size=50",
+                    "--set", "optimizer.clip_norm=1e-1", "--set", "model.cell=gru", "--set", "train.epochs=2")
+    assert result.exit_code == 0, result.output
+    config = saved_config(tmp_path / "runs" / "tiny")
+    assert config["optimizer"]["lr"] == 0.01 and isinstance(config["optimizer"]["lr"], float)
+    assert config["optimizer"]["clip_norm"] == 0.1  # 1e-1 is a number, as in a run file
+    assert config["data"]["batch_size"] == 50 and isinstance(config["data"]["batch_size"], int)
+    assert config["model"]["cell"] == "gru" and config["train"]["epochs"] == 2
+    assert "epoch 2" in result.output and "2/2 batches" in result.output  # 100 lines in batches of 50
+
+
+def test_set_reaches_into_lists_and_comes_after_the_other_options(make_config, tmp_path):
+    path = make_config(SEQUENTIAL_LM)
+    result = invoke("train", path, "--set", "model.layers[0].dim=4", "--set", "model.layers[1].n_outputs=6",
+                    "--epochs", "3", "--set", "train.epochs=1")
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "runs" / "seq"
+    layers = saved_config(run_dir)["model"]["layers"]
+    assert layers[0] == {"type": "Embedding", "dim": 4} and layers[1]["n_outputs"] == 6
+    shapes = sorted(w.shape for w in serialization.load(run_dir / "weights.npz").values())
+    vocab = len(json.loads((run_dir / "vocab.json").read_text())["words"])
+    assert shapes == sorted([(vocab, 4), (4, 6), (6,), (6, vocab), (vocab,)])
+    assert len(read_metrics(run_dir)) == 2  # header and one epoch: --set train.epochs=1 won
+
+
+def test_set_null_clears_an_optional_field(make_config, tmp_path):
+    path = make_config(optimizer={"name": "sgd", "lr": 0.1, "clip_norm": 1.0})
+    assert invoke("train", path, "--set", "optimizer.clip_norm=null").exit_code == 0
+    assert saved_config(tmp_path / "runs" / "tiny")["optimizer"]["clip_norm"] is None
+
+
+BAD_SETTINGS = [
+    ("unknown key", TINY_LM, "optimizer.lrr=0.1", ["optimizer.lrr: unknown key; did you mean 'lr'?", "(set by --set)"]),
+    ("wrong type", TINY_LM, "data.batch_size=ten", ["data.batch_size", "integer", "'ten'", "(set by --set)"]),
+    ("bad choice", TINY_LM, "loss.name=mse", ["loss.name: expected 'cross_entropy', got 'mse'", "(set by --set)"]),
+    ("unknown section", TINY_LM, "trian.epochs=2", ["trian: unknown key; did you mean 'train'?"]),
+    ("not a section", TINY_LM, "name.first=a", ["name: must be a mapping to set name.first"]),
+    ("not a list", TINY_LM, "model.layers[0].dim=4", ["model.layers: is not a list"]),
+    ("index past the end", SEQUENTIAL_LM, "model.layers[4].dim=4",
+     ["model.layers: has 4 items, so model.layers[4].dim names none of them"]),
+    ("layer field", SEQUENTIAL_LM, "model.layers[1].n_output=4",
+     ["model.layers[1].n_output: unknown key; did you mean 'n_outputs'?", "(set by --set)"]),
+]
+
+
+@pytest.mark.parametrize("base, setting, words", [case[1:] for case in BAD_SETTINGS],
+                         ids=[case[0] for case in BAD_SETTINGS])
+def test_bad_set_names_the_field_like_the_file_does(tmp_path, base, setting, words):
+    path = write_config(tmp_path, base)
+    result = invoke("train", path, "--set", setting)
+    assert result.exit_code == 2, result.output
+    text = one_line(result.output)
+    assert text.startswith(f"error: {path}: ")
+    for word in words:
+        assert word in text
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("optimizer.lr", ["--set 'optimizer.lr': expected PATH=VALUE", "e.g. --set optimizer.lr=0.01"]),
+    ("=0.1", ["--set '=0.1': the field path before '=' is empty"]),
+    ("optimizer..lr=1", ["--set 'optimizer..lr=1': 'optimizer..lr' is not a field path", "[N]"]),
+    ("model.layers[x].dim=1", ["is not a field path"]),
+    ("optimizer.lr=[0.1", ["--set 'optimizer.lr=[0.1': the value is not valid YAML"]),
+], ids=["no equals", "empty path", "empty name", "bad index", "bad value"])
+def test_malformed_set_is_one_message_naming_the_option(make_config, tmp_path, setting, words):
+    result = invoke("train", make_config(), "--set", setting)
+    assert result.exit_code == 2, result.output
+    text = one_line(result.output)
+    assert text.startswith("error: --set ")
+    for word in words:
+        assert word in text
+    assert "Traceback" not in result.output and not (tmp_path / "runs").exists()
+
+
+def test_resume_refuses_set(tmp_path, make_config):
+    assert invoke("train", make_config()).exit_code == 0
+    result = invoke("train", "--resume", tmp_path / "runs" / "tiny", "--epochs", "2", "--set", "optimizer.lr=1")
+    assert result.exit_code == 2
+    assert "--set cannot change a run being resumed" in one_line(result.output)
+
+
+# ---- bundled configs -----------------------------------------------------------------------
+
+
+def test_configs_lists_the_bundled_run_files():
+    result = invoke("configs")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    shipped = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+    listed = [line.split()[0] for line in lines[:len(shipped)]]
+    assert listed == shipped
+    rnn = next(line for line in lines if line.startswith("babi_rnn "))
+    assert "an embedding and a plain RNN cell learn to predict the next word" in rnn  # its leading comment
+    assert "minigrad train NAME" in one_line(result.output)
+
+
+def test_train_a_bundled_config_by_name_from_an_empty_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("train", "babi_rnn", "--set", "train.epochs=1", "--set", "data.train_size=200")
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "runs" / "babi_rnn"
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+    assert saved_config(run_dir)["model"]["hidden_size"] == 16  # the bundled file's model
+    result = invoke("predict", "--context", "mary moved to the")
+    assert result.exit_code == 0, result.output
+    assert "next word:" in result.output
+
+
+def test_a_file_wins_over_a_bundled_name(tmp_path, monkeypatch):
+    write_config(tmp_path, file_name="babi_rnn.yaml")  # the tiny run, named tiny
+    monkeypatch.chdir(tmp_path)
+    assert invoke("train", "babi_rnn.yaml").exit_code == 0
+    assert (tmp_path / "runs" / "tiny").is_dir() and not (tmp_path / "runs" / "babi_rnn").exists()
+
+
+def test_unknown_config_name_lists_the_bundled_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("train", "babi_rn")
+    assert result.exit_code == 2
+    text = one_line(result.output)
+    assert "no config file or bundled config named 'babi_rn'; did you mean 'babi_rnn'?" in text
+    assert ", ".join(sorted(p.stem for p in CONFIGS.glob("*.yaml"))) in text and "minigrad configs" in text
+    assert not (tmp_path / "runs").exists()
+
+
 # ---- gradcheck and --help ----------------------------------------------------------------
 
 
 def test_python_m_minigrad_help_lists_the_commands():
     done = subprocess.run([sys.executable, "-m", "minigrad", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    for command in ("train", "predict", "gradcheck"):
+    for command in ("train", "predict", "gradcheck", "configs"):
         assert command in done.stdout
 
 

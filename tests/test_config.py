@@ -6,6 +6,7 @@ import pytest
 
 from minigrad.config import (LinearLayer, RecurrentModel, RunConfig, SequentialModel, load_config)
 from minigrad.errors import ConfigError
+from minigrad.overrides import parse_settings, steps
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -74,6 +75,37 @@ def test_overrides(tmp_path):
     assert (config.train.seed, config.train.out, config.data.batch_size) == (9, "elsewhere", 7)
 
 
+def test_settings_are_read_as_yaml_and_override_the_options(tmp_path):
+    path = write(tmp_path, SEQUENTIAL)
+    settings = parse_settings(["optimizer.lr=1e-3", "data.batch_size=64", "model.layers[3].p=0.25",
+                               "train.max_loss_ratio=null", "data.task=qa2", "train.epochs=4"])
+    config = load_config(path, {"epochs": 3}, settings=settings)
+    assert config.optimizer.lr == pytest.approx(1e-3) and config.data.batch_size == 64
+    assert config.model.layers[3].p == 0.25 and config.train.max_loss_ratio is None
+    assert config.data.task == "qa2" and config.train.epochs == 4
+
+
+def test_setting_paths():
+    assert steps("model.layers[0].dim") == ["model", "layers", 0, "dim"]
+    assert steps("a[1][2].b") == ["a", 1, 2, "b"]
+    assert parse_settings(["a.b=1", "a.b=2", "c= text "]) == {"a.b": 2, "c": "text"}
+
+
+def test_a_bad_setting_names_the_field_and_says_where_it_came_from(tmp_path):
+    path = write(tmp_path, GOOD)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, settings={"optimizer.momentum": -1})
+    assert info.value.message.startswith(f"{path}: optimizer.momentum: should be greater than or equal to 0")
+    assert info.value.message.endswith("(set by --set)")
+
+
+def test_max_loss_ratio_defaults_to_ten_and_must_exceed_one(tmp_path):
+    assert load_config(write(tmp_path, GOOD)).train.max_loss_ratio == 10
+    assert load_config(write(tmp_path, GOOD + "train: {max_loss_ratio: 50}\n")).train.max_loss_ratio == 50
+    with pytest.raises(ConfigError, match="train.max_loss_ratio: should be greater than 1, got 0.5"):
+        load_config(write(tmp_path, GOOD + "train: {max_loss_ratio: 0.5}\n"))
+
+
 def test_bad_override_says_so(tmp_path):
     path = write(tmp_path, GOOD)
     with pytest.raises(ConfigError) as info:
@@ -111,6 +143,8 @@ BAD = {
     "section not a mapping": (GOOD + "train: 5\n", ["train", "mapping"]),
     "bad name": (GOOD.replace("name: tiny", "name: a/b"), ["name", "folder"]),
     "zero epochs": (GOOD + "train: {epochs: 0}\n", ["train.epochs", "greater than 0"]),
+    "loss that does not fit word targets": (
+        GOOD + "loss: {name: mse}\n", ["loss.name: expected 'cross_entropy', got 'mse'"]),
 }
 
 

@@ -88,11 +88,25 @@ def test_resume_points_latest_at_the_resumed_run(tmp_path, make_config):
     assert (tmp_path / "runs" / "latest").resolve() == (tmp_path / "runs" / "tiny").resolve()
 
 
-def test_resume_when_already_done_trains_nothing(lm_run_copy):
+@pytest.mark.parametrize("options, asked", [([], "its train.epochs (1)"), (["--epochs", "1"], "--epochs 1")],
+                         ids=["config's epochs", "--epochs"])
+def test_resume_with_no_epochs_left_says_how_to_train_longer(lm_run_copy, options, asked):
     before = snapshot(lm_run_copy)
-    result = invoke("train", "--resume", lm_run_copy)  # the config says 1 epoch; 1 is done
-    assert result.exit_code == 0, result.output
+    result = invoke("train", "--resume", lm_run_copy, *options)  # 1 epoch is done
+    assert result.exit_code == 2, result.output
+    text = one_line(result.output)
+    assert text.startswith(f"error: {lm_run_copy} already has 1 epoch; {asked} asks for no more.")
+    assert f"--epochs M, M > 1: minigrad train --resume {lm_run_copy} --epochs 11" in text
+    assert "batches" not in text and "run folder:" not in text  # no progress bar, no table
     assert snapshot(lm_run_copy) == before
+
+
+def test_resume_with_fewer_epochs_than_done(lm_run_copy):
+    invoke("train", "--resume", lm_run_copy, "--epochs", "3")
+    result = invoke("train", "--resume", lm_run_copy, "--epochs", "2")
+    assert result.exit_code == 2
+    assert "already has 3 epochs; --epochs 2 asks for no more" in one_line(result.output)
+    assert saved_epoch(lm_run_copy) == 3
 
 
 def test_resume_problems(tmp_path, lm_run_copy):
@@ -106,6 +120,37 @@ def test_resume_problems(tmp_path, lm_run_copy):
     (lm_run_copy / "weights.npz").unlink()
     with pytest.raises(CheckpointError, match="missing weights.npz"):
         training.resume_session(lm_run_copy, {"epochs": 2})
+
+
+# ---- a sequential model from a run file -------------------------------------------------------
+
+SEQUENTIAL = {**TINY_LM, "name": "seq",
+              "data": {**TINY_LM["data"], "train_size": 200},
+              "model": {"type": "sequential", "layers": [
+                  {"type": "Embedding", "dim": 8}, {"type": "Linear", "n_outputs": 16}, {"type": "Tanh"},
+                  {"type": "Linear", "n_outputs": "vocab"}]},
+              "optimizer": {"name": "adam", "lr": 0.05},
+              "train": {"epochs": 2, "seed": 0}}
+PLACES = {"bathroom", "bedroom", "garden", "hallway", "kitchen", "office"}
+
+
+def test_sequential_model_trains_from_a_run_file_and_predicts(tmp_path):
+    """Each step sees only its own word, which is enough to learn that a place follows "the"."""
+    result = invoke("train", write_config(tmp_path, SEQUENTIAL))
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "runs" / "seq"
+    rows = scores(run_dir)
+    assert [row[0] for row in rows] == [1, 2]
+    assert rows[1][1] < rows[0][1] < 3.2  # train loss falls from about ln(vocabulary size)
+    assert rows[1][4] > 0.5  # test accuracy: most next words are right
+    assert sorted(serialization.load(run_dir / "weights.npz")) == [
+        "layers.0.weight", "layers.1.bias", "layers.1.weight", "layers.3.bias", "layers.3.weight"]
+
+    result = invoke("predict", "--run", run_dir, "--context", "mary moved to the", "--top-k", "4")
+    assert result.exit_code == 0, result.output
+    top = Predictor.load(run_dir).next_word("mary moved to the", top_k=4)
+    assert {word for word, _ in top} <= PLACES
+    assert f"next word: {top[0][0]} (p={top[0][1]:.3f})" in result.output
 
 
 # ---- determinism ---------------------------------------------------------------------------
@@ -169,6 +214,56 @@ def test_nan_loss_stops_and_keeps_the_last_good_epoch(tmp_path, make_config, mon
     assert f"The last good checkpoint (epoch 1) is kept in {run_dir}" in text and "Lower optimizer.lr" in text
     assert snapshot(run_dir) == before
     Predictor.load(run_dir).next_word("mary moved to the")
+
+
+def test_nan_in_the_first_epoch_says_nothing_is_saved(tmp_path, make_config, monkeypatch):
+    fail_during(monkeypatch, epoch=1, batch=2, make_loss=lambda loss: loss * float("nan"))
+    result = invoke("train", make_config())
+    assert result.exit_code == 1
+    text = one_line(result.output)
+    assert "the loss became nan at epoch 1, batch 2" in text
+    assert f"No epoch had finished, so no weights were saved in {tmp_path / 'runs' / 'tiny'}." in text
+    assert "epoch 0" not in text and "checkpoint" not in text
+
+
+def test_a_huge_learning_rate_stops_the_run_though_the_loss_stays_finite(tmp_path, make_config):
+    """lr 1e20 blows the weights up in the first step; the loss is then about 1e19, not NaN."""
+    result = invoke("train", make_config(), "--set", "optimizer.lr=1e20", "--epochs", "3")
+    assert result.exit_code == 1, result.output
+    text = one_line(result.output)
+    assert "error: the loss exploded to " in text and " at epoch 1, batch 2: more than 10 times the " in text
+    assert "of guessing every word alike (train.max_loss_ratio: 10); training stopped." in text
+    assert "No epoch had finished, so no weights were saved" in text
+    assert "Lower optimizer.lr (now 1e+20) or set optimizer.clip_norm; train.max_loss_ratio sets this limit." in text
+    assert not (tmp_path / "runs" / "tiny" / "weights.npz").exists()
+
+
+def test_an_exploding_loss_later_keeps_the_last_good_epoch(tmp_path, make_config, monkeypatch):
+    assert invoke("train", make_config()).exit_code == 0
+    run_dir = tmp_path / "runs" / "tiny"
+    before = snapshot(run_dir)
+    # a loss of about 53: above 10 x ln(vocabulary size) = 10 x ln(21) = 30.4
+    fail_during(monkeypatch, epoch=2, batch=2, make_loss=lambda loss: loss + 50.0)
+    result = invoke("train", "--resume", run_dir, "--epochs", "3")
+    assert result.exit_code == 1
+    text = one_line(result.output)
+    assert "the loss exploded to 5" in text and "at epoch 2, batch 2" in text
+    assert f"The last good checkpoint (epoch 1) is kept in {run_dir}" in text
+    assert snapshot(run_dir) == before
+
+
+def test_max_loss_ratio_sets_the_limit(tmp_path, make_config, monkeypatch):
+    """The same loss of about 50 passes with the limit raised, or turned off, and stops with it lowered."""
+    fail_during(monkeypatch, epoch=1, batch=2, make_loss=lambda loss: loss + 50.0)  # same gradient
+    assert invoke("train", make_config(), "--set", "train.max_loss_ratio=20").exit_code == 0
+    assert invoke("train", make_config(), "--set", "train.max_loss_ratio=null").exit_code == 0
+    result = invoke("train", make_config(), "--set", "train.max_loss_ratio=10")
+    assert result.exit_code == 1 and "train.max_loss_ratio: 10" in one_line(result.output)
+
+
+def test_loss_bound_is_the_ratio_times_a_uniform_guess():
+    assert training.loss_bound(10, 21) == pytest.approx(10 * np.log(21))
+    assert training.loss_bound(None, 21) is None
 
 
 def test_infinite_loss_raises_training_diverged(tmp_path, monkeypatch):

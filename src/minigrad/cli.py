@@ -1,4 +1,4 @@
-"""The ``minigrad`` command: train, predict, gradcheck.
+"""The ``minigrad`` command: train, predict, gradcheck, configs.
 
 Each command parses its options, calls the library, and prints what comes
 back. Errors a user can fix (``MinigradError``) become one message and a
@@ -19,6 +19,13 @@ from .errors import ConfigError, MinigradError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minigrad: train and check small sequence models.")
 console = Console()
 err_console = Console(stderr=True)
+
+# ``--set PATH=VALUE``, repeatable: any command that reads a run file can take it and pass
+# ``overrides.parse_settings(values)`` to ``load_config(..., settings=...)``.
+SetOption = Annotated[Optional[list[str]], typer.Option(
+    "--set", metavar="PATH=VALUE",
+    help="Set any field of the run file, e.g. --set optimizer.lr=0.01 --set model.layers[0].dim=8 "
+         "(repeatable; the value is read as YAML).")]
 
 
 @app.callback()
@@ -68,22 +75,27 @@ def gradcheck(
 
 @app.command()
 def train(
-    config: Annotated[Optional[Path], typer.Argument(help="The run's YAML file, e.g. configs/babi_rnn.yaml.")] = None,
+    config: Annotated[Optional[str], typer.Argument(
+        help="The run's YAML file, e.g. configs/babi_rnn.yaml, or a bundled config's name (minigrad configs).")] = None,
     task: Annotated[Optional[str], typer.Option(help="bAbI task: 1-20, qa1-qa20, or a *_train.txt path.")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Number of epochs (with --resume: the new total).")] = None,
     device: Annotated[Optional[str], typer.Option(help="cpu or cuda.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed for weights and shuffling.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder that receives run folders (default: runs).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this folder.")] = None,
+    set_fields: SetOption = None,
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
-    from . import training
+    from . import bundled, training
     from .backend import keep_freed_memory
     from .config import load_config
+    from .overrides import parse_settings
 
     def start():
+        settings = parse_settings(set_fields)
         if resume is not None:
-            fixed = [name for name, value in (("--task", task), ("--seed", seed), ("--out", out)) if value is not None]
+            given = (("--task", task), ("--seed", seed), ("--out", out), ("--set", set_fields or None))
+            fixed = [name for name, value in given if value is not None]
             if fixed or config is not None:
                 raise ConfigError(f"{', '.join(fixed) or 'a config file'} cannot change a run being resumed.",
                                     hint="--resume takes --epochs (the new total) and --device only.")
@@ -92,7 +104,7 @@ def train(
             raise ConfigError("give a config file or --resume RUN.", hint="e.g. minigrad train configs/babi_rnn.yaml")
         overrides = {"task": _task_value(task), "epochs": epochs, "device": device, "seed": seed,
                      "out": None if out is None else str(out)}
-        return training.start_session(load_config(config, overrides))
+        return training.start_session(load_config(bundled.find_config(config), overrides, settings=settings))
 
     session = _run(start)
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
@@ -111,7 +123,8 @@ def _train_with_display(training, session):
     """Run training under a live view: the metrics table above a progress bar."""
     from .report import add_metrics_row, metrics_table
 
-    table = metrics_table(f"{session.config.name}: task {session.config.data.task}, mode {session.config.data.mode}")
+    table = metrics_table(f"{session.config.name}: task {session.config.data.task}, mode {session.config.data.mode}",
+                          valid=session.datasets.valid is not None)
     for row in session.metrics:
         add_metrics_row(table, row)
     progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
@@ -162,6 +175,19 @@ def _story_text(story, story_file):
         return story_file.read_text(encoding="utf-8")
     except OSError as exc:
         raise MinigradError(f"cannot read --story-file {story_file}: {exc.strerror}.") from None
+
+
+@app.command("configs")
+def list_configs():
+    """List the run files that come with minigrad, one line each on what it trains."""
+    from . import bundled
+
+    found = bundled.configs()
+    width = max((len(c.name) for c in found), default=0)
+    for c in found:
+        console.print(f"{c.name:<{width}}  {c.description}", markup=False, highlight=False)
+    console.print(f"\nTrain one with: minigrad train NAME. To change one, copy it from "
+                  f"{bundled.folder('configs')} and edit it, or use --set.", markup=False, highlight=False)
 
 
 def main():

@@ -8,24 +8,39 @@ A run file has these sections (see ``configs/`` for complete examples)::
     model:     {type: recurrent, embedding_dim: 16, cell: rnn, hidden_size: 16}
     loss:      {name: cross_entropy, ignore_index: 0}
     optimizer: {name: sgd, lr: 0.05}
-    train:     {epochs: 10, seed: 0, eval_every: 1, out: runs}
+    train:     {epochs: 10, seed: 0, eval_every: 1, out: runs, max_loss_ratio: 10}
+
+``train.max_loss_ratio`` stops a run whose loss explodes while staying
+finite: training stops when a batch's loss exceeds that many times
+ln(vocabulary size), the loss of a model that guesses every word alike. An
+untrained model starts near it and training goes down from there; ten times
+as much means the model gives the right words a probability of about
+(1/vocabulary size)^10, which only weights blown up by a too-large learning
+rate do. ``null`` turns the check off; a NaN or infinite loss always stops.
 
 ``model`` is either recurrent (an embedding, ``layers`` stacked ``cell`` s,
-and a linear read-out) or sequential (``type: sequential`` and a list of
-``layers``, each ``{type: Embedding|Linear|Tanh|Sigmoid|ReLU|Dropout, ...}``).
+and a linear read-out), sequential (``type: sequential`` and a list of
+``layers``, each ``{type: Embedding|Linear|Tanh|Sigmoid|ReLU|Dropout, ...}``),
+or an end-to-end memory network (``type: memn2n``, with ``data.mode: memory``).
 Unknown keys are errors, so a typo never passes silently. ``load_config``
-turns every problem into one ``ConfigError`` naming the file and the field.
+turns every problem into one ``ConfigError`` naming the file and the field;
+its ``settings`` (``--set optimizer.lr=0.01``, see ``minigrad.overrides``)
+change any field before the file is checked.
 """
 
 import re
 from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
+
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .config_errors import describe_errors, read_yaml
 from .data.babi import resolve_task
 from .errors import ConfigError, DataError
+from .overrides import set_field
 
 # Whole numbers must be written as numbers: strict, so `true` or "3" is not taken for 1 or 3.
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
@@ -47,18 +62,25 @@ class DataConfig(Section):
     """Which task to read and how to batch it (see ``minigrad.data.batching``)."""
 
     task: Union[Int, str] = 1  # 1-20, "qa1", or the path of a *_train.txt file (from the cwd)
-    mode: Literal["lm", "qa"] = "lm"
+    mode: Literal["lm", "qa", "memory"] = "lm"  # memory: one row of ids per statement, for memn2n
     batch_size: PositiveInt = 32
     train_size: Optional[PositiveInt] = None  # use only the first N examples
     test_size: Optional[PositiveInt] = None
     max_len: Optional[PositiveInt] = None  # lm: cut sentences to N tokens
     max_story_len: Optional[PositiveInt] = None  # qa: keep a story's last N tokens
     max_question_len: Optional[PositiveInt] = None
+    # Hold out the last part of the training examples (0.1: a tenth) and report loss and accuracy on it.
+    valid_fraction: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
 
     @field_validator("task")
     @classmethod
-    def _task_exists(cls, task):
-        """Fail now, not after a model is built, if either split of the task is missing."""
+    def _task_exists(cls, task, info: ValidationInfo):
+        """Fail now, not after a model is built, if either split of the task is missing.
+
+        A saved run is read with ``check_data=False``: predicting needs no data files.
+        """
+        if not (info.context or {}).get("check_data", True):
+            return task
         try:
             resolve_task(task, "train")
             resolve_task(task, "test")
@@ -68,11 +90,14 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _lengths_match_mode(self):
-        wrong = ["max_story_len", "max_question_len"] if self.mode == "lm" else ["max_len"]
-        for name in wrong:
+        for name in sorted(set(_LENGTHS) - {n for n, modes in _LENGTHS.items() if self.mode in modes}):
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} does not apply to mode {self.mode!r}")
         return self
+
+
+# The modes each length limit applies to.
+_LENGTHS = {"max_len": ("lm",), "max_story_len": ("qa",), "max_question_len": ("qa",)}
 
 
 # ---- model -----------------------------------------------------------------------------
@@ -136,16 +161,54 @@ class RecurrentModel(Section):
     layers: PositiveInt = 1
 
 
-Model = Annotated[Union[SequentialModel, RecurrentModel], Field(discriminator="type")]
+class LinearStart(Section):
+    """Train the first ``epochs`` epochs without the memory softmax, at the rate ``lr``."""
+
+    epochs: PositiveInt = 20
+    lr: PositiveFloat = 0.005
+
+
+class MemN2NModel(Section):
+    """An end-to-end memory network over ``data.mode: memory`` (see ``minigrad.nn.memory``)."""
+
+    type: Literal["memn2n"]
+    embedding_dim: PositiveInt = 20
+    hops: PositiveInt = 3
+    tying: Literal["adjacent", "layerwise"] = "adjacent"
+    position_encoding: Annotated[bool, Field(strict=True)] = True  # else a bag of words
+    temporal_encoding: Annotated[bool, Field(strict=True)] = True  # a learned vector per memory age
+    memory_size: PositiveInt = 50  # the most recent statements a question keeps
+    # Training batches only: up to this fraction of empty places slipped among the memories' ages.
+    random_noise: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    linear_start: Optional[LinearStart] = None
+    init_std: PositiveFloat = 0.1  # every weight starts from N(0, init_std^2)
+
+
+Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel], Field(discriminator="type")]
 
 
 # ---- loss, optimizer, training -----------------------------------------------------------
 
 
 class LossConfig(Section):
-    name: Literal["cross_entropy", "mse"] = "cross_entropy"
-    ignore_index: Optional[Int] = 0  # cross_entropy: targets equal to this (<pad>) add nothing
+    # Every mode predicts word ids, so cross-entropy is the one loss that fits.
+    name: Literal["cross_entropy"] = "cross_entropy"
+    ignore_index: Optional[Int] = 0  # targets equal to this (<pad>) add nothing
+    # Minimise the mean over the counted targets of a batch, or their sum (the gradient times
+    # their number); the metrics report the mean either way.
     reduction: Literal["mean", "sum"] = "mean"
+
+
+class StepSchedule(Section):
+    """Multiply the learning rate by ``factor`` after every ``every`` epochs.
+
+    The epochs count from the start of the main phase: a linear start
+    (``model.linear_start``) runs at its own flat rate first.
+    """
+
+    type: Literal["step"] = "step"
+    every: PositiveInt
+    factor: Annotated[float, Field(strict=True, gt=0, le=1, allow_inf_nan=False)] = 0.5
 
 
 class OptimizerConfig(Section):
@@ -153,12 +216,21 @@ class OptimizerConfig(Section):
     lr: PositiveFloat
     momentum: NonNegativeFloat = 0.0  # sgd only
     weight_decay: NonNegativeFloat = 0.0
-    clip_norm: Optional[PositiveFloat] = None  # rescale gradients whose global norm is larger
+    clip_norm: Optional[PositiveFloat] = None  # rescale gradients whose norm is larger
+    # global: one norm over all gradients together; per_parameter: each weight's gradient on its own
+    clip_mode: Literal["global", "per_parameter"] = "global"
+    schedule: Optional[StepSchedule] = None
 
     @model_validator(mode="after")
     def _momentum_is_sgd(self):
         if self.momentum and self.name != "sgd":
             raise ValueError(f"momentum applies to sgd only, not {self.name}")
+        return self
+
+    @model_validator(mode="after")
+    def _clip_mode_needs_norm(self):
+        if self.clip_mode != "global" and self.clip_norm is None:
+            raise field_error(("clip_mode",), f"{self.clip_mode} clipping needs optimizer.clip_norm", self.clip_mode)
         return self
 
 
@@ -167,6 +239,9 @@ class TrainConfig(Section):
     seed: Int = 0
     eval_every: PositiveInt = 1  # evaluate on the test split every N epochs
     out: str = "runs"  # folder that receives one folder per run
+    # Stop when a batch's loss exceeds this many times ln(vocabulary size), the loss of a model
+    # that knows nothing and guesses every word alike; null turns the check off (NaN still stops).
+    max_loss_ratio: Optional[Annotated[float, Field(strict=True, gt=1, allow_inf_nan=False)]] = 10.0
 
 
 class RunConfig(Section):
@@ -196,6 +271,38 @@ class RunConfig(Section):
             model = {"type": kind, **model}
         return model
 
+    @model_validator(mode="after")
+    def _model_fits_mode(self):
+        """A memory network reads mode memory, and only it does."""
+        memn2n, memory = self.model.type == "memn2n", self.data.mode == "memory"
+        if memn2n and not memory:
+            raise field_error(("model", "memn2n", "type"), f"memn2n reads data.mode: memory, not "
+                              f"{self.data.mode!r}", "memn2n")
+        if memory and not memn2n:
+            raise field_error(("data", "mode"), f"memory is read by model.type: memn2n, not "
+                              f"{self.model.type}", "memory")
+        return self
+
+    @model_validator(mode="after")
+    def _epochs_after_linear_start(self):
+        start = getattr(self.model, "linear_start", None)
+        if start is not None and start.epochs >= self.train.epochs:
+            raise field_error(("model", "memn2n", "linear_start", "epochs"),
+                              f"{start.epochs} leaves no epoch for the main phase: train.epochs is "
+                              f"{self.train.epochs}, which counts the linear start too", start.epochs)
+        return self
+
+
+def field_error(loc, reason, value):
+    """A validation error at ``loc``, for checks that look at more than one field.
+
+    ``loc`` is pydantic's location, with the ``type`` tag of a model section
+    after ``model`` (as pydantic writes it), so messages name the field.
+    """
+    detail = InitErrorDetails(type=PydanticCustomError("value_error", "{reason}", {"reason": reason}),
+                              loc=loc, input=value)
+    return ValidationError.from_exception_data("RunConfig", [detail])
+
 
 # ---- loading ---------------------------------------------------------------------------
 
@@ -204,7 +311,7 @@ OVERRIDES = {"task": "data.task", "epochs": "train.epochs", "device": "device",
              "seed": "train.seed", "out": "train.out"}
 
 
-def load_config(path, overrides=None):
+def load_config(path, overrides=None, check_data=True, settings=None):
     """Read, override and validate a run file.
 
     Args:
@@ -212,6 +319,10 @@ def load_config(path, overrides=None):
         overrides: values that replace the file's, keyed by a short name
             (``task``, ``epochs``, ``device``, ``seed``, ``out``) or a dotted
             field path (``"data.batch_size"``); ``None`` values are ignored.
+        check_data: whether the task's data files must exist (not for predicting).
+        settings: ``{field path: value}`` from ``--set`` (see
+            ``minigrad.overrides``), applied after ``overrides``; a ``None``
+            value sets the field to null.
     Returns:
         The validated ``RunConfig``.
     Raises:
@@ -220,27 +331,17 @@ def load_config(path, overrides=None):
     path = Path(path)
     raw = read_yaml(path)
     raw.setdefault("name", path.stem)
-    given = _apply_overrides(raw, overrides or {}, path)
+    named = {OVERRIDES.get(key, key): value for key, value in (overrides or {}).items() if value is not None}
+    given = {**_apply(raw, named, path, "an override"), **_apply(raw, settings or {}, path, "--set")}
     try:
-        return RunConfig.model_validate(raw)
+        return RunConfig.model_validate(raw, context={"check_data": check_data})
     except ValidationError as e:
         message, hint = describe_errors(e.errors(), RunConfig, overridden=given)
         raise ConfigError(f"{path}: {message}", hint) from None
 
 
-def _apply_overrides(raw, overrides, path):
-    """Set each override in the raw mapping; return the dotted paths that were set."""
-    given = set()
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        dotted = OVERRIDES.get(key, key)
-        *parents, leaf = dotted.split(".")
-        section = raw
-        for name in parents:
-            section = section.setdefault(name, {})
-            if not isinstance(section, dict):
-                raise ConfigError(f"{path}: {name}: must be a mapping to set {dotted}")
-        section[leaf] = value
-        given.add(dotted)
-    return given
+def _apply(raw, values, path, origin):
+    """Set each ``{field path: value}`` in the raw mapping; return ``{field path: origin}`` for messages."""
+    for dotted, value in values.items():
+        set_field(raw, dotted, value, path)
+    return dict.fromkeys(values, origin)

@@ -71,6 +71,17 @@ def read_yaml(path):
     return raw
 
 
+def parse_value(text, where):
+    """A value given on the command line, read as the same text in a run file would be:
+    ``0.01`` and ``1e-3`` are numbers, ``64`` an integer, ``null`` nothing, ``qa2`` text."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: the value is not valid YAML: {getattr(e, 'problem', None) or e}",
+                          "Write the value as in a run file; put text with YAML's special characters "
+                          "in quotes.") from None
+
+
 def _kind(value):
     return {dict: "a mapping", list: "a list", str: "text"}.get(type(value), type(value).__name__)
 
@@ -78,13 +89,15 @@ def _kind(value):
 # ---- explaining validation errors -------------------------------------------------------
 
 
-def describe_errors(errors, root, overridden=()):
+def describe_errors(errors, root, overridden=None):
     """One line for the first problem in pydantic's ``ValidationError.errors()``, and a hint.
 
     Args:
         errors: ``ValidationError.errors()`` from validating against ``root``.
         root: the pydantic model validated (``RunConfig``).
-        overridden: dotted paths whose values came from overrides, not the file.
+        overridden: ``{dotted path: what set it}`` for values that came from
+            outside the file (``"an override"``, ``"--set"``); a path without
+            list indices covers every item.
     Returns:
         ``(message, hint)``; hint may be None.
 
@@ -93,13 +106,15 @@ def describe_errors(errors, root, overridden=()):
     of a union gives one error per member; those share a field path and are
     reported together.
     """
+    overridden = overridden or {}
     errors = sorted(_without_typo_echoes(errors, root), key=lambda e: e["type"] != "extra_forbidden")
     paths = [_walk(e["loc"], root)[0] for e in errors]
     first = [e for e, p in zip(errors, paths) if p == paths[0]]
     path, section, annotation = _walk(first[0]["loc"], root)
     message, hint = _explain(first, path, section, annotation)
-    if re.sub(r"\[\d+\]", "", path) in overridden:
-        message += " (set by an override)"
+    origin = overridden.get(path) or overridden.get(re.sub(r"\[\d+\]", "", path))
+    if origin:
+        message += f" (set by {origin})"
     others = len(set(paths)) - 1
     if others:
         message += f" (and {others} more problem{'s' if others > 1 else ''})"
@@ -124,7 +139,7 @@ def _explain(errors, path, section, annotation):
     kind, got = e["type"], e.get("input")
     if kind == "extra_forbidden":
         key, names = str(e["loc"][-1]), list(section.model_fields) if section else []
-        return (f"{path}: unknown key{_did_you_mean(key, names)}",
+        return (f"{path}: unknown key{did_you_mean(key, names)}",
                 f"Valid keys here: {', '.join(names)}." if names else None)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return _explain_type_tag(e, path, annotation)
@@ -137,7 +152,7 @@ def _explain(errors, path, section, annotation):
     if kind == "literal_error" and len(errors) == 1:
         choices = re.findall(r"'([^']*)'", e["ctx"]["expected"])
         expected = e["ctx"]["expected"]
-        return f"{path}: expected {expected}, got {got!r}{_did_you_mean(got, choices)}", None
+        return f"{path}: expected {expected}, got {got!r}{did_you_mean(got, choices)}", None
     reasons = " or ".join(dict.fromkeys(_reason(err) for err in errors))
     return f"{path}: {reasons}, got {_show(got)}", None
 
@@ -151,7 +166,7 @@ def _explain_type_tag(e, path, annotation):
     tag = e.get("ctx", {}).get("tag")
     if tag is None:
         return f"{path}.type: missing; every {what} needs one", f"Types: {', '.join(tags)}."
-    return (f"{path}.type: unknown {what} type {tag!r}{_did_you_mean(tag, tags)}",
+    return (f"{path}.type: unknown {what} type {tag!r}{did_you_mean(tag, tags)}",
             f"Types: {', '.join(tags)}.")
 
 
@@ -172,7 +187,7 @@ def _closest(word, choices):
     return lowered[close[0]] if close else None
 
 
-def _did_you_mean(word, choices):
+def did_you_mean(word, choices):
     """'; did you mean 'lr'?' for the closest choice, or ''."""
     close = _closest(word, choices)
     return f"; did you mean {close!r}?" if close else ""

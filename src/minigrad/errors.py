@@ -49,4 +49,4 @@ class CheckpointError(MinigradError):
 
 
 class TrainingDiverged(MinigradError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite, or exploded past ``train.max_loss_ratio``."""

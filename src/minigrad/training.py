@@ -16,8 +16,8 @@ from . import runs
 from .autograd import no_grad
 from .backend import check_device, to_device
 from .config import RunConfig, load_config
-from .data import build_datasets
-from .errors import CheckpointError, ConfigError, MinigradError, TrainingDiverged
+from .data import build_datasets, resolve_task
+from .errors import CheckpointError, ConfigError, DataError, MinigradError, TrainingDiverged
 from .models import build_model
 from .optim import SGD, Adam, clip_grad_norm
 
@@ -52,19 +52,44 @@ def _meta(config, datasets):
     meta = {"mode": config.data.mode}
     if config.data.mode == "qa":
         meta.update(story_len=datasets.train.story_len, question_len=datasets.train.question_len)
+    if config.data.mode == "memory":
+        meta.update(sentence_len=datasets.train.sentence_len)
     return meta
+
+
+def _memory_options(model):
+    """What mode memory's data takes from a memory network: how much it holds, the noise on ages."""
+    if model.type != "memn2n":
+        return {}
+    return {"memory_size": model.memory_size, "random_noise": model.random_noise}
 
 
 def _build(config):
     """Seeded data, model and optimizer for ``config`` (the same seed gives the same run)."""
     check_device(config.device)
-    if config.loss.name != "cross_entropy":
-        raise ConfigError(f"loss.name: {config.loss.name!r} does not fit word targets.",
-                          hint="Use loss.name: cross_entropy for modes lm and qa.")
     np.random.seed(config.train.seed)  # layers draw their initial weights from numpy's global generator
-    datasets = build_datasets(config.data)
+    datasets = build_datasets(config.data, **_memory_options(config.model))
+    _check_not_empty(config.data, datasets)
     model = build_model(config, len(datasets.vocab)).to(config.device)
     return datasets, model, make_optimizer(config.optimizer, model.parameters())
+
+
+# What each mode learns from, to say what a split without examples lacks.
+_EXAMPLES = {
+    "lm": ("no line has two words or more", "Give it numbered lines such as '1 Mary moved to the bathroom.'"),
+    "qa": ("it has no questions",
+           "Question lines read 'ID question?<TAB>answer<TAB>supporting ids'; or train with data.mode: lm."),
+}
+_EXAMPLES["memory"] = _EXAMPLES["qa"]
+
+
+def _check_not_empty(data, datasets):
+    """Refuse a split with no examples: training or testing on nothing would look like success."""
+    for split, dataset in (("train", datasets.train), ("test", datasets.test)):
+        if len(dataset) == 0:
+            lack, hint = _EXAMPLES[data.mode]
+            raise DataError(f"{resolve_task(data.task, split)}: nothing to {split} on in mode "
+                            f"{data.mode}: {lack}.", hint)
 
 
 def start_session(config):
@@ -83,22 +108,31 @@ def resume_session(run_path, overrides=None):
     if datasets.vocab != saved.vocab:
         raise CheckpointError(f"{saved.path}: the task's vocabulary no longer matches the saved one.",
                               hint="The data files changed since the run was saved; start a new run.")
-    weights, buffers, epoch = runs.load_checkpoint(saved.path)
-    model.load_state_dict(weights)
-    optimizer.load_state_dict(buffers)
+    epoch = runs.restore_checkpoint(saved.path, model, optimizer)
+    _check_epochs_left(saved.path, epoch, config.train.epochs, (overrides or {}).get("epochs") is not None)
     runs.point_latest(saved.path)
     metrics = [row for row in saved.metrics if row["epoch"] <= epoch]
     return Session(config, datasets, model, optimizer, saved.path, epoch, metrics)
 
 
+def _check_epochs_left(run_dir, done, wanted, from_option):
+    """Refuse a resume that would train nothing: ``wanted`` epochs in all, ``done`` already."""
+    if wanted > done:
+        return
+    asked = f"--epochs {wanted}" if from_option else f"its train.epochs ({wanted})"
+    raise ConfigError(f"{run_dir} already has {done} epoch{'s' if done != 1 else ''}; {asked} asks for no more.",
+                      hint=f"To train longer, give the new total with --epochs M, M > {done}: "
+                           f"minigrad train --resume {run_dir} --epochs {done + 10}")
+
+
 def forward(model, batch, mode, device="cpu"):
-    """(scores, targets) of a batch: next-word scores for lm, answer scores for qa."""
+    """(scores, targets) of a batch: next-word scores for lm, answer scores for qa and memory."""
     arrays = [to_device(a, device) for a in batch]
     if mode == "lm":
         inputs, targets = arrays
         return model(inputs), targets
-    stories, questions, answers = arrays
-    return model(stories, questions), answers
+    *inputs, answers = arrays  # qa: stories, questions; memory: memories, questions, times, mask
+    return model(*inputs), answers
 
 
 def _counts(scores, targets, ignore_index):
@@ -127,22 +161,21 @@ def train_epoch(session, epoch, on_batch=None):
     """One pass over the training set; returns (mean loss, accuracy, examples)."""
     config, model, optimizer = session.config, session.model, session.optimizer
     ignore, clip = config.loss.ignore_index, config.optimizer.clip_norm
+    per_parameter, summed = config.optimizer.clip_mode == "per_parameter", config.loss.reduction == "sum"
     rng = np.random.default_rng([config.train.seed, epoch])  # per epoch, so a resumed run shuffles alike
+    bound = loss_bound(config.train.max_loss_ratio, len(session.datasets.vocab))
     total_loss = total = right = examples = 0
     for i, batch in enumerate(session.datasets.train.batches(config.data.batch_size, rng)):
         scores, targets = forward(model, batch, config.data.mode, config.device)
         loss = scores.cross_entropy(targets, ignore_index=ignore)
         value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                f"the loss became {value} at epoch {epoch}, batch {i + 1}; training stopped.",
-                hint=f"The last good checkpoint (epoch {epoch - 1}) is kept in {session.run_dir}. "
-                     "Lower optimizer.lr or set optimizer.clip_norm.")
-        loss.backward()
-        if clip:
-            clip_grad_norm(optimizer.parameters, clip)
-        optimizer.step()
+        if not (math.isfinite(value) and (bound is None or value <= bound)):
+            raise _diverged(session, value, epoch, i + 1)
         n, r = _counts(scores, targets, ignore)
+        (loss * n if summed else loss).backward()  # the sum over the batch is n times its mean
+        if clip:
+            clip_grad_norm(optimizer.parameters, clip, per_parameter)
+        optimizer.step()
         total_loss, total, right = total_loss + value * n, total + n, right + r
         examples += len(targets)
         if on_batch:
@@ -150,8 +183,84 @@ def train_epoch(session, epoch, on_batch=None):
     return total_loss / max(total, 1), right / max(total, 1), examples
 
 
+def loss_bound(max_loss_ratio, vocab_size):
+    """The largest batch loss that still counts as learning, or None for no bound.
+
+    A model that knows nothing and gives every word the same probability
+    scores ln(vocabulary size), and an untrained model starts near that; a
+    loss ``max_loss_ratio`` times as large means the weights have blown up
+    (a too-large learning rate), even while the loss stays finite.
+    """
+    return None if max_loss_ratio is None else max_loss_ratio * math.log(vocab_size)
+
+
+def _diverged(session, value, epoch, batch):
+    """The error for a NaN, infinite or exploding loss at ``batch`` of ``epoch``."""
+    config, ratio = session.config, session.config.train.max_loss_ratio
+    change = f"Lower optimizer.lr (now {config.optimizer.lr:g}) or set optimizer.clip_norm"
+    if math.isfinite(value):
+        guess = math.log(len(session.datasets.vocab))
+        what = (f"the loss exploded to {value:.3g} at epoch {epoch}, batch {batch}: more than {ratio:g} times "
+                f"the {guess:.3g} of guessing every word alike (train.max_loss_ratio: {ratio:g}); training stopped.")
+        change += "; train.max_loss_ratio sets this limit"
+    else:
+        what = f"the loss became {value} at epoch {epoch}, batch {batch}; training stopped."
+    return TrainingDiverged(what, hint=f"{_what_is_kept(session)} {change}.")
+
+
+def _what_is_kept(session):
+    saved = _saved_epoch(session)
+    if not saved:
+        return f"No epoch had finished, so no weights were saved in {session.run_dir}."
+    return f"The last good checkpoint (epoch {saved}) is kept in {session.run_dir}."
+
+
+def _saved_epoch(session):
+    """The epoch the run folder's checkpoint holds; 0 before the first is saved."""
+    try:
+        return runs.load_checkpoint(session.run_dir)[2]
+    except CheckpointError:
+        return 0
+
+
 def n_batches(dataset, batch_size):
     return math.ceil(len(dataset) / batch_size)
+
+
+def learning_rate(config, epoch):
+    """The learning rate of ``epoch`` (counted from 1).
+
+    A linear start (``model.linear_start``) runs its epochs at its own flat
+    rate. The main phase starts at ``optimizer.lr`` and, with a step
+    schedule, is multiplied by ``factor`` after every ``every`` of its own
+    epochs: with a 20-epoch linear start and ``every: 25``, epochs 21-45 run
+    at ``lr``, 46-70 at ``lr * factor``, and so on.
+    """
+    start = getattr(config.model, "linear_start", None)
+    if start is not None and epoch <= start.epochs:
+        return start.lr
+    done = epoch - 1 - (start.epochs if start is not None else 0)  # main-phase epochs before this one
+    schedule = config.optimizer.schedule
+    return config.optimizer.lr * (schedule.factor ** (done // schedule.every) if schedule else 1.0)
+
+
+def _enter_epoch(session, epoch):
+    """Set the learning rate and the phase (linear start or not) that ``epoch`` trains in."""
+    session.optimizer.lr = learning_rate(session.config, epoch)
+    start = getattr(session.config.model, "linear_start", None)
+    if start is not None:
+        session.model.linear_start = epoch <= start.epochs
+
+
+def _evaluation_row(session, epoch, train_loss, train_acc, speed, started):
+    """The metrics of ``epoch``: training, test and (with a validation split) validation scores."""
+    config, datasets = session.config, session.datasets
+    test_loss, test_acc = evaluate(session.model, datasets.test, config)
+    row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
+               test_acc=test_acc, examples_per_s=speed, elapsed_s=time.perf_counter() - started)
+    if datasets.valid is not None:
+        row["valid_loss"], row["valid_acc"] = evaluate(session.model, datasets.valid, config)
+    return row
 
 
 def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
@@ -168,13 +277,12 @@ def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
         if on_epoch_start:
             on_epoch_start(epoch, batches)
         try:  # Ctrl-C while training or evaluating; the epoch before is on disk
+            _enter_epoch(session, epoch)
             tick = time.perf_counter()
             train_loss, train_acc, examples = train_epoch(session, epoch, on_batch)
             speed = examples / max(time.perf_counter() - tick, 1e-9)
             if epoch % config.train.eval_every == 0 or epoch == config.train.epochs:
-                test_loss, test_acc = evaluate(session.model, session.datasets.test, config)
-                row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
-                           test_acc=test_acc, examples_per_s=speed, elapsed_s=time.perf_counter() - started)
+                row = _evaluation_row(session, epoch, train_loss, train_acc, speed, started)
                 session.metrics.append(row)
                 if on_eval:
                     on_eval(row)
@@ -190,10 +298,7 @@ def _interrupted(session, epoch):
     The checkpoint is written atomically, so it holds either the epoch before
     or, if the interrupt came after it was written, this one.
     """
-    try:
-        saved = runs.load_checkpoint(session.run_dir)[2]
-    except CheckpointError:
-        saved = 0
+    saved = _saved_epoch(session)
     if not saved:
         return Interrupted(f"interrupted during epoch {epoch}, before any epoch was saved.",
                            hint="Nothing to resume yet: start the run again.")

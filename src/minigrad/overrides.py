@@ -1,0 +1,91 @@
+"""Changing fields of a run file from the command line: ``--set optimizer.lr=0.01``.
+
+A setting is a field path and a value. The path is dotted, with ``[N]`` for
+an item of a list (``model.layers[0].dim``); the value is read as YAML, as
+the same text in the file would be. Settings go into the file's raw mapping
+before it is validated, so a wrong one gets the same message, naming the
+field, as the same mistake written in the file.
+
+Any command that loads a run file can take them: ``parse_settings`` turns the
+option's texts into ``{path: value}`` and ``config.load_config(path,
+settings=...)`` applies them.
+"""
+
+import re
+
+from .config_errors import parse_value
+from .errors import ConfigError
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_FIELD_PATH = re.compile(rf"{_NAME}(?:\[\d+\])*(?:\.{_NAME}(?:\[\d+\])*)*")
+_STEP = re.compile(rf"({_NAME})|\[(\d+)\]")
+_EXAMPLE = "e.g. --set optimizer.lr=0.01 or --set model.layers[0].dim=8"
+
+
+def parse_settings(texts, option="--set"):
+    """``["optimizer.lr=0.01", "data.batch_size=64"]`` -> ``{"optimizer.lr": 0.01, "data.batch_size": 64}``.
+
+    Raises ``ConfigError`` naming ``option`` and the text for anything that is
+    not ``PATH=VALUE``. A path given twice keeps its last value.
+    """
+    return dict(parse_setting(text, option) for text in texts or ())
+
+
+def parse_setting(text, option="--set"):
+    """(field path, value) of one ``PATH=VALUE`` text."""
+    where = f"{option} {text!r}"
+    key, equals, value = text.partition("=")
+    key = key.strip()
+    if not equals:
+        raise ConfigError(f"{where}: expected PATH=VALUE", _EXAMPLE + ".")
+    if not key:
+        raise ConfigError(f"{where}: the field path before '=' is empty", _EXAMPLE + ".")
+    if not _FIELD_PATH.fullmatch(key):
+        raise ConfigError(f"{where}: {key!r} is not a field path",
+                          "Write section and field names joined by dots, with [N] for an item of a list: "
+                          + _EXAMPLE + ".")
+    return key, parse_value(value.strip(), where)
+
+
+def steps(path):
+    """``"model.layers[0].dim"`` -> ``["model", "layers", 0, "dim"]``."""
+    return [name if name else int(index) for name, index in _STEP.findall(path)]
+
+
+def set_field(raw, path, value, source):
+    """Set the field at ``path`` in a run file's raw mapping, creating missing sections.
+
+    ``source`` (the file) starts every error message. A list item must
+    exist already: ``[N]`` changes an item, it does not add one.
+    """
+    *parents, leaf = steps(path)
+    node, walked = raw, []
+    for step in parents:
+        _check_can_hold(node, step, walked, path, source)
+        if isinstance(step, str) and node.get(step) is None:
+            node[step] = {}  # a section the file leaves out
+        node = node[step]
+        walked.append(step)
+    _check_can_hold(node, leaf, walked, path, source)
+    node[leaf] = value
+
+
+def _check_can_hold(node, step, walked, path, source):
+    """Raise ConfigError unless ``node`` (at ``walked``) has a place for ``step``."""
+    where = f"{source}: {_join(walked) or '(top level)'}"
+    if isinstance(step, int):
+        if not isinstance(node, list):
+            raise ConfigError(f"{where}: is not a list, so {path} has no item [{step}] to set")
+        if step >= len(node):
+            raise ConfigError(f"{where}: has {len(node)} item{'s' if len(node) != 1 else ''}, "
+                              f"so {path} names none of them", "Items count from [0].")
+    elif not isinstance(node, dict):
+        raise ConfigError(f"{where}: must be a mapping to set {path}")
+
+
+def _join(walked):
+    """``["model", "layers", 0]`` -> ``"model.layers[0]"``."""
+    text = ""
+    for step in walked:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else step
+    return text
