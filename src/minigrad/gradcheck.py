@@ -208,10 +208,14 @@ def check_case(case: Case, seed: int = 0) -> CaseResult:
 
 
 def all_cases() -> list[Case]:
-    """Every registered case: the ops' and then the layers'."""
+    """Every registered case: the ops', the layers', then minigrad.lesson's."""
     from .ops.cases import CASES as op_cases
+    from .ops.memory_cases import CASES as memory_op_cases
 
     from .nn.cases import CASES as layer_cases
+    from .nn.memory_cases import CASES as memory_cases
     from .nn.recurrent_cases import CASES as recurrent_cases
+    from .lesson_cases import CASES as lesson_cases
 
-    return list(op_cases) + list(layer_cases) + list(recurrent_cases)
+    return (list(op_cases) + list(memory_op_cases) + list(layer_cases) + list(recurrent_cases) + list(memory_cases)
+            + list(lesson_cases))
