@@ -12,6 +12,7 @@ frameworks get the same data, sizes and learning rates; their initial
 weights differ (each draws its own), which does not change the work done.
 """
 
+import functools
 import os
 import subprocess
 import sys
@@ -22,9 +23,13 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 import minigrad as mg
-from minigrad.data import QADataset, build_vocabulary, load_task, resolve_task
-from minigrad.models import QuestionAnswerer
+from minigrad.config import load_config
+from minigrad.data import PAD_ID, MemoryDataset, QADataset, build_datasets, build_vocabulary, load_task, resolve_task
+from minigrad.models import QuestionAnswerer, build_model
+from minigrad.nn.memory import position_encoding
 from minigrad.nn.recurrent import RNNCell
+from minigrad.optim import clip_grad_norm
+from minigrad.training import learning_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON_LINES, LESSON_WIDTH, LESSON_BATCH, LESSON_DIM = 1000, 6, 100, 16
@@ -292,3 +297,202 @@ def minigrad_cli_in_process():
         except SystemExit as e:
             if e.code:
                 raise
+
+
+# ---- workload 6: the end-to-end memory network ----------------------------------------------
+
+
+MEMORY_CONFIG = ROOT / "configs" / "babi_memn2n.yaml"
+
+
+class MemoryData(NamedTuple):
+    config: object  # the RunConfig: configs/babi_memn2n.yaml with its task replaced
+    train: list  # MemoryBatch es in one fixed shuffled order, with the config's noise on the ages
+    train_set: MemoryDataset  # the training questions (after the validation hold-out)
+    test: MemoryDataset
+    vocab_size: int
+
+
+@functools.lru_cache(maxsize=None)
+def memory_data(task=2):
+    """configs/babi_memn2n.yaml's data on bAbI ``task``, as ``minigrad train`` builds it.
+
+    The batches are cut once (seed 0) and reused every epoch, so both
+    frameworks train on the very same numpy arrays and an epoch times the
+    frameworks, not the shuffling. Cached: minigrad's and PyTorch's runners
+    share one copy.
+    """
+    config = load_config(MEMORY_CONFIG, {"task": task})
+    datasets = build_datasets(config.data, memory_size=config.model.memory_size,
+                              random_noise=config.model.random_noise)
+    batches = list(datasets.train.batches(config.data.batch_size, np.random.default_rng(0)))
+    if any((batch.answers == PAD_ID).any() for batch in batches):
+        raise ValueError("an answer is <pad>: the summed loss would count it")
+    return MemoryData(config, batches, datasets.train, datasets.test, len(datasets.vocab))
+
+
+def minigrad_memory_trainer(data):
+    """(model, optimizer, function that trains on a list of batches), as ``minigrad train`` steps.
+
+    One step is the run file's: summed cross-entropy (the batch mean times
+    the batch size, as ``training.train_epoch`` does), every parameter's
+    gradient clipped on its own, then plain SGD.
+    """
+    config = data.config
+    np.random.seed(config.train.seed)
+    model = build_model(config, data.vocab_size)
+    optimizer = mg.SGD(model.parameters(), lr=config.optimizer.lr)
+    clip = config.optimizer.clip_norm
+
+    def train_on(batches):
+        for *inputs, answers in batches:
+            loss = model(*inputs).cross_entropy(answers, ignore_index=PAD_ID)
+            (loss * len(answers)).backward()
+            clip_grad_norm(optimizer.parameters, clip, per_parameter=True)
+            optimizer.step()
+
+    return model, optimizer, train_on
+
+
+def _memory_runner(train_on, batches):
+    return Runner(lambda: train_on(batches), lambda: [train_on(batches[:2]) for _ in range(3)])
+
+
+def minigrad_memory(linear_start=False, data=None):
+    """Workload 6 in minigrad: one epoch, in the main phase (softmax attention) or the linear start."""
+    data = data or memory_data()
+    model, _, train_on = minigrad_memory_trainer(data)
+    model.linear_start = linear_start
+    return _memory_runner(train_on, data.train)
+
+
+def _torch_memory_module(torch, spec, vocab_size, sentence_len):
+    """MemN2N with adjacent tying, position and temporal encoding, in PyTorch.
+
+    ``spec`` is the run file's ``model`` section. Tables T_0..T_K: hop k
+    reads keys from T_k and values from T_k+1, the question is a bag in T_0
+    and the answer scores are u T_K^T.
+
+    Rows are looked up with ``index_select``: ``F.embedding`` (nn.Embedding's
+    lookup) gives the same result, but its CPU backward made a whole epoch
+    about 1.4 times slower in our runs, and the comparison should be with the
+    faster of PyTorch's plain ways.
+    """
+    if spec.tying != "adjacent" or not (spec.position_encoding and spec.temporal_encoding):
+        raise ValueError("the PyTorch memory network is written for adjacent tying with PE and TE")
+    nn = torch.nn
+
+    def lookup(table, ids):  # table[ids], shape ids.shape + (d,)
+        return table.index_select(0, ids.reshape(-1)).view(*ids.shape, table.shape[1])
+
+    def normal(rows):
+        table = nn.Embedding(rows, spec.embedding_dim)
+        nn.init.normal_(table.weight, std=spec.init_std)
+        return table
+
+    class MemN2N(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.words = nn.ModuleList(normal(vocab_size) for _ in range(spec.hops + 1))
+            self.ages = nn.ModuleList(normal(spec.memory_size) for _ in range(spec.hops + 1))
+            # padding_idx would only stop the lookups' gradient; the tied read-out uses the
+            # whole table as a matrix, so <pad>'s row is masked out wherever a table is read.
+            keep = torch.ones(vocab_size, 1)
+            keep[PAD_ID] = 0
+            self.register_buffer("keep", keep)
+            position = position_encoding(sentence_len, spec.embedding_dim)
+            self.register_buffer("position", torch.tensor(position, dtype=torch.float32))
+            self.linear_start = False
+
+        def bag(self, table, ids):  # (..., words) ids -> (..., d), position-weighted sums
+            return (lookup(table, ids) * self.position).sum(dim=-2)
+
+        def forward(self, memories, questions, times, mask):
+            tables = [words.weight * self.keep for words in self.words]
+            memory = [self.bag(table, memories) + lookup(ages.weight, times)
+                      for table, ages in zip(tables, self.ages)]
+            u = self.bag(tables[0], questions)
+            for keys, values in zip(memory, memory[1:]):
+                scores = torch.bmm(keys, u.unsqueeze(2)).squeeze(2)
+                if self.linear_start:
+                    p = scores * mask
+                else:
+                    p = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+                u = u + torch.bmm(p.unsqueeze(1), values).squeeze(1)
+            return u @ tables[-1].T
+
+    return MemN2N()
+
+
+def memory_batches_to_torch(torch, batches):
+    """MemoryBatch es as tuples of tensors sharing the numpy arrays' memory."""
+    return [tuple(torch.from_numpy(a) for a in batch) for batch in batches]
+
+
+def pytorch_memory_trainer(torch, data):
+    """(model, optimizer, function that trains on a list of batches of tensors): the same step in PyTorch."""
+    config = data.config
+    torch.manual_seed(config.train.seed)
+    model = _torch_memory_module(torch, config.model, data.vocab_size, data.train_set.sentence_len)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.optimizer.lr)
+    clip = config.optimizer.clip_norm
+
+    def train_on(batches):
+        for *inputs, answers in batches:
+            scores = model(*inputs)
+            loss = torch.nn.functional.cross_entropy(scores, answers, ignore_index=PAD_ID, reduction="sum")
+            optimizer.zero_grad()
+            loss.backward()
+            for p in model.parameters():
+                torch.nn.utils.clip_grad_norm_(p, clip)
+            optimizer.step()
+
+    return model, optimizer, train_on
+
+
+def pytorch_memory(torch, linear_start=False, data=None):
+    data = data or memory_data()
+    model, _, train_on = pytorch_memory_trainer(torch, data)
+    model.linear_start = linear_start
+    return _memory_runner(train_on, memory_batches_to_torch(torch, data.train))
+
+
+def _memory_test_error(predict, test):
+    """Share of test questions answered wrong; ``predict`` maps a batch to predicted ids."""
+    wrong = sum(int((predict(batch) != batch.answers).sum()) for batch in test.batches(256))
+    return wrong / len(test)
+
+
+def memory_train_for_error(torch, task=1):
+    """Test error of minigrad's and PyTorch's memory network after the run file's whole schedule.
+
+    Both train on the same batches, reshuffled every epoch as ``minigrad
+    train`` does (with fresh noise on the ages), and follow its schedule:
+    the linear start's epochs without the memory softmax at its own rate,
+    then SGD at ``optimizer.lr``, stepped down by its schedule.
+    Returns {"minigrad": error, "pytorch": error or None, "epochs": epochs}.
+    """
+    data = memory_data(task)
+    config, start = data.config, data.config.model.linear_start
+    mg_model, mg_optimizer, mg_train = minigrad_memory_trainer(data)
+    if torch is not None:
+        pt_model, pt_optimizer, pt_train = pytorch_memory_trainer(torch, data)
+    for epoch in range(1, config.train.epochs + 1):
+        rng = np.random.default_rng([config.train.seed, epoch])
+        batches = list(data.train_set.batches(config.data.batch_size, rng))
+        lr, linear = learning_rate(config, epoch), start is not None and epoch <= start.epochs
+        mg_model.linear_start, mg_optimizer.lr = linear, lr
+        mg_train(batches)
+        if torch is not None:
+            pt_model.linear_start = linear
+            for group in pt_optimizer.param_groups:
+                group["lr"] = lr
+            pt_train(memory_batches_to_torch(torch, batches))
+    with mg.no_grad():
+        result = {"minigrad": _memory_test_error(lambda b: mg_model(*b[:-1]).data.argmax(axis=-1), data.test),
+                  "pytorch": None, "epochs": config.train.epochs}
+    if torch is not None:
+        with torch.no_grad():
+            result["pytorch"] = _memory_test_error(
+                lambda b: pt_model(*memory_batches_to_torch(torch, [b])[0][:-1]).argmax(dim=-1).numpy(), data.test)
+    return result

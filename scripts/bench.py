@@ -19,6 +19,17 @@ Workloads (one iteration = forward + backward + optimizer step):
 4. the same at hidden 512.
 5. ``minigrad train configs/babi_rnn.yaml`` end to end in a subprocess
    (wall time; no PyTorch figure).
+6. the end-to-end memory network of configs/babi_memn2n.yaml (d 20, 3 hops,
+   adjacent tying, position and temporal encoding) on bAbI task 2, whose
+   stories fill all 50 memory slots; time per epoch over the 900 training
+   questions left after the config's 10% validation hold-out (29 batches of
+   32, cut once by minigrad's ``MemoryDataset`` with 10% noise on the ages;
+   both frameworks get the same numpy arrays). A step is the config's:
+   softmax attention (the main phase, not the linear start), cross-entropy
+   summed over the batch, each parameter's gradient clipped to norm 40 on its
+   own, plain SGD at 0.01 (all read from the config, with its task set to
+   2). PyTorch runs the same model written with ``index_select`` bags
+   (faster here than nn.Embedding's lookup), ``bmm`` hops and a masked softmax.
 
 Each workload's frameworks run in this one process, alternating (the order
 flips every repetition), after a warm-up; the table shows medians, with
@@ -34,18 +45,24 @@ Options:
     --quick         fewer repetitions, for a smoke run.
     --only N[,N]    run only these workloads (e.g. ``--only 1,2``).
     --accuracy      also train minigrad and PyTorch (nn.LSTM) for 20 epochs at
-                    hidden 100 and report test accuracy on the qa1 test split.
+                    hidden 100 and report test accuracy on the qa1 test split;
+                    with workload 6 in --only, also train both memory networks
+                    for configs/babi_memn2n.yaml's whole schedule (120 epochs,
+                    the first 20 a linear start) on task 1 and report test
+                    error (workload 6 alone skips the LSTM).
     --profile N     print where workload N's minigrad time goes (4 by default):
                     the share of matrix products (BLAS) against everything
                     else, from sampling the running source line every 0.5 ms,
-                    the busiest lines, and cProfile's self time per file; for
-                    the QA workloads also numpy's GFLOP/s at the LSTM's
-                    product shapes (``product_rates``).
+                    the busiest lines and files, and cProfile's self time
+                    per file; for the QA workloads also numpy's GFLOP/s at
+                    the LSTM's product shapes (``product_rates``). Any
+                    workload but 5 can be profiled.
     --json PATH     also write the figures as a JSON list, one object per
                     workload: workload, minigrad_s, pytorch_s, ratio, peak_mib,
                     pytorch_step_s (null where a figure does not apply);
                     with --accuracy, workload 3's object also has
-                    minigrad_test_acc and pytorch_test_acc.
+                    minigrad_test_acc and pytorch_test_acc, and workload 6's
+                    minigrad_test_error and pytorch_test_error (task 1).
     --torch-threads N
                     set PyTorch's intra-op threads (default: leave its default).
 
@@ -108,6 +125,8 @@ WORKLOADS = {
             lambda: W.minigrad_qa(512), lambda torch: W.pytorch_qa(torch, 512),
             lambda torch: W.pytorch_qa(torch, 512, fused=False), peak_units=1, hidden=512),
     5: Spec("5 minigrad train configs/babi_rnn.yaml (wall)", "run", (5, 1), (1, 1), W.minigrad_cli),
+    6: Spec("6 MemN2N, bAbI task 2, 50 memories, batch 32 (per epoch)", "epoch", (7, 3), (3, 1),
+            W.minigrad_memory, W.pytorch_memory, peak_units=3),
 }
 
 
@@ -342,6 +361,11 @@ def _print_products(counts, seconds):
     print("  busiest lines:")
     for (file, line), n in counts.most_common(8):
         print(f"    {n / total:6.1%}  {_short(file)}:{line}  {text[(file, line)][:70]}")
+    by_file = Counter()
+    for (file, _), n in counts.items():  # numpy's work is already charged to the line that asked for it
+        by_file[file] += n
+    print("  busiest files (numpy calls included): " +
+          ", ".join(f"{_short(file)} {n / total:.0%}" for file, n in by_file.most_common(5)))
     return products / total
 
 
@@ -416,7 +440,15 @@ def _import_torch():
     return torch
 
 
-def run_accuracy(torch, rows):
+def run_accuracy(torch, rows, only):
+    """Train the QA LSTM and, with workload 6 chosen, the memory network; print and record test scores."""
+    if any(n != 6 for n in only):  # every choice without workload 6 trains the LSTM, as it always has
+        run_lstm_accuracy(torch, rows)
+    if 6 in only:
+        run_memory_error(torch, rows)
+
+
+def run_lstm_accuracy(torch, rows):
     """Train at hidden 100 for 20 epochs in both frameworks; print and record test accuracy."""
     accuracy = W.train_for_accuracy(torch, hidden=100, epochs=20)
     theirs = "-" if accuracy["pytorch"] is None else f"{accuracy['pytorch']:.3f}"
@@ -427,11 +459,23 @@ def run_accuracy(torch, rows):
             row.update(minigrad_test_acc=accuracy["minigrad"], pytorch_test_acc=accuracy["pytorch"])
 
 
+def run_memory_error(torch, rows):
+    """Train both memory networks for the config's whole schedule on task 1; print and record test error."""
+    error = W.memory_train_for_error(torch, task=1)
+    theirs = "-" if error["pytorch"] is None else f"{error['pytorch']:.1%}"
+    print(f"qa1 test error of the memory network after {error['epochs']} epochs "
+          f"(configs/babi_memn2n.yaml): minigrad {error['minigrad']:.1%}, PyTorch {theirs}")
+    for row in rows:
+        if row["workload"] == WORKLOADS[6].label:
+            row.update(minigrad_test_error=error["minigrad"], pytorch_test_error=error["pytorch"])
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     parser.add_argument("--only", default=",".join(map(str, WORKLOADS)), help="workloads to run, e.g. 1,3")
-    parser.add_argument("--accuracy", action="store_true", help="also report qa1 test accuracy (20 epochs)")
+    parser.add_argument("--accuracy", action="store_true",
+                        help="also report qa1 test accuracy (LSTM, 20 epochs; memory network with 6, 120 epochs)")
     parser.add_argument("--profile", type=int, nargs="?", const=4, default=None, metavar="N",
                         help="profile workload N's minigrad side (default 4)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the figures as JSON")
@@ -476,7 +520,7 @@ def main(argv=None):
             f"Load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs.")
     console.print(results_table(rows, all_times, note))
     if args.accuracy:
-        run_accuracy(torch, rows)
+        run_accuracy(torch, rows, args.only)
     if args.profile:
         label = WORKLOADS[args.profile].label
         profile(args.profile, args.quick, next((r["pytorch_s"] for r in rows if r["workload"] == label), None))

@@ -65,3 +65,36 @@ def test_quick_run_writes_the_json_that_tools_read(bench, tmp_path):
     else:
         assert row["ratio"] > 0
 
+
+
+def test_memory_workload_trains_on_task_2s_900_questions_in_50_slots(bench):
+    data = bench.W.memory_data(2)
+    assert data.config.data.task == 2
+    assert sum(len(batch.answers) for batch in data.train) == len(data.train_set) == 900  # 1000 less 10%
+    assert len(data.train) == 29 and data.train[0].memories.shape[:2] == (32, 50)
+
+
+def test_accuracy_trains_the_models_of_the_chosen_workloads(bench, monkeypatch):
+    trained = []
+    monkeypatch.setattr(bench.W, "train_for_accuracy",
+                        lambda torch, hidden, epochs: trained.append("lstm") or {"minigrad": 1.0, "pytorch": None})
+    monkeypatch.setattr(bench.W, "memory_train_for_error",
+                        lambda torch, task: trained.append("memory") or {"minigrad": 0.0, "pytorch": None,
+                                                                         "epochs": 1})
+    rows = [{"workload": bench.WORKLOADS[6].label}]
+    bench.run_accuracy(None, rows, [6])
+    assert trained == ["memory"] and rows[0]["minigrad_test_error"] == 0.0
+    trained.clear()
+    bench.run_accuracy(None, [], [1, 3])  # as before workload 6: the LSTM only
+    assert trained == ["lstm"]
+
+
+def test_quick_run_of_the_memory_network(bench, tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "6", "--json", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(out.read_text())
+    assert row["workload"] == bench.WORKLOADS[6].label
+    assert isinstance(row["minigrad_s"], float) and row["minigrad_s"] > 0
+    assert (row["ratio"] is None) == (row["pytorch_s"] is None)
