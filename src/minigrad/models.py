@@ -7,10 +7,12 @@
   their last hidden vectors side by side go through a linear layer that
   scores every word of the vocabulary as the answer.
 * a ``Sequential`` of layers, applied to every time step (lm mode only).
+* an end-to-end memory network (``minigrad.nn.memory``), mode memory only.
 """
 
 from .errors import ConfigError
 from .nn import Dropout, Embedding, Linear, ReLU, Sequential, Sigmoid, Tanh
+from .nn.memory import memn2n
 from .nn.module import Module
 from .nn.recurrent import CELLS
 from .tensor import concat
@@ -86,9 +88,18 @@ def _sequential(layers, vocab_size):
 _LAYERS_WITHOUT_SIZES = {"Tanh": Tanh, "Sigmoid": Sigmoid, "ReLU": ReLU, "Dropout": Dropout}
 
 
+def _memn2n(spec, vocab_size):
+    """A memory network from the run file's ``model`` section (mode memory; see ``minigrad.nn.memory``)."""
+    return memn2n(vocab_size, tying=spec.tying, embedding_dim=spec.embedding_dim, hops=spec.hops,
+                  position_encoding=spec.position_encoding, temporal_encoding=spec.temporal_encoding,
+                  memory_size=spec.memory_size, std=spec.init_std)
+
+
 def build_model(config, vocab_size):
     """The model a run config describes, for a vocabulary of ``vocab_size`` words."""
     spec, mode = config.model, config.data.mode
+    if spec.type == "memn2n":
+        return _memn2n(spec, vocab_size)
     if spec.type == "recurrent":
         kind = LanguageModel if mode == "lm" else QuestionAnswerer
         return kind(vocab_size, spec.embedding_dim, spec.cell, spec.hidden_size, spec.layers)

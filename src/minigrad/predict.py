@@ -1,17 +1,26 @@
-"""Prediction from a saved run: the next word (lm runs) or the answer (qa runs)."""
+"""Prediction from a saved run: the next word (lm runs) or the answer (qa and memory runs)."""
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from . import runs
 from .autograd import no_grad
 from .config import load_config
-from .data import encode_context, encode_qa
+from .data import encode_context, encode_memory, encode_qa
 from .data.vocab import PAD_ID, UNK_ID
-from .errors import ConfigError
+from .errors import CheckpointError, ConfigError
 from .models import build_model
+
+
+class MemoryReading(NamedTuple):
+    """What a memory network answered, and how much each hop attended to each statement."""
+
+    candidates: list  # (word, probability), likeliest first
+    statements: list  # the story's statements, as text
+    attention: list  # per hop, one weight per statement
 
 
 @dataclass
@@ -28,14 +37,19 @@ class Predictor:
     def load(cls, run_dir):
         """Rebuild the model a run folder describes and load its weights."""
         saved = runs.load_run(run_dir)
-        config = load_config(saved.path / "config.yaml", {"device": "cpu"})
+        # check_data=False: the run folder is all prediction needs; the data may have moved.
+        config = load_config(saved.path / "config.yaml", {"device": "cpu"}, check_data=False)
+        if saved.meta["mode"] != config.data.mode:
+            raise CheckpointError(f"{saved.path / 'meta.json'} says mode {saved.meta['mode']!r}, but "
+                                  f"config.yaml says {config.data.mode!r}.",
+                                  hint="One of the two files was changed; train the run again.")
         model = build_model(config, len(saved.vocab))
-        model.load_state_dict(saved.weights)
+        runs.load_weights(model, saved.weights, saved.path / "weights.npz")
         return cls(saved.path, saved.meta["mode"], model.eval(), saved.vocab, saved.meta)
 
     def next_word(self, context, top_k=5):
         """The ``top_k`` likeliest words after ``context``, as (word, probability) pairs."""
-        self._expect("lm", "--context")
+        self._expect(("lm",), "--context")
         ids = encode_context(context, self.vocab)
         with no_grad():
             scores = self.model(ids)
@@ -43,15 +57,32 @@ class Predictor:
 
     def answer(self, story, question, top_k=5):
         """The ``top_k`` likeliest answers to ``question`` about ``story``."""
-        self._expect("qa", "--story and --question")
+        self._expect(("qa", "memory"), "--story and --question")
+        if self.mode == "memory":
+            return self.read_memory(story, question, top_k).candidates
         stories, questions = encode_qa(f"{story} {question}", self.vocab,
                                        self.meta["story_len"], self.meta["question_len"])
         with no_grad():
             scores = self.model(stories, questions)
         return self._top(scores.data[0], top_k)
 
-    def _expect(self, mode, options):
-        if self.mode != mode:
+    def read_memory(self, story, question, top_k=5):
+        """A memory network's answer and where it looked: a ``MemoryReading``.
+
+        ``attention`` holds, for every hop, one weight per statement of the
+        story in story order (0 for statements older than the memory holds).
+        """
+        self._expect(("memory",), "--story and --question")
+        batch, statements = encode_memory(f"{story} {question}", self.vocab, self.meta["sentence_len"],
+                                          self.model.memory_size)
+        with no_grad():
+            scores, weights = self.model.attend(batch.memories, batch.questions, batch.times, batch.mask)
+        forgotten = [0.0] * (len(statements) - batch.memories.shape[1])
+        attention = [forgotten + w.data[0].tolist() for w in weights]
+        return MemoryReading(self._top(scores.data[0], top_k), [" ".join(s) for s in statements], attention)
+
+    def _expect(self, modes, options):
+        if self.mode not in modes:
             usage = "--context" if self.mode == "lm" else "--story and --question"
             raise ConfigError(f"{self.run_dir} is a {self.mode} run, which does not take {options}.",
                               hint=f"Use {usage} with this run, or pass another with --run.")

@@ -1,6 +1,9 @@
 """Rich tables for the command line. Functions here build and return them;
 the caller decides where to print."""
 
+import math
+
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -21,16 +24,76 @@ METRIC_HEADERS = [("epoch", "epoch", "{}"), ("train_loss", "train loss", "{:.4f}
                   ("examples_per_s", "examples/s", "{:,.0f}"), ("elapsed_s", "elapsed", "{:.1f}s")]
 
 
-def metrics_table(title) -> Table:
-    """An empty table with one column per metric; ``add_metrics_row`` fills it."""
-    table = Table(title=title)
-    for _, header, _ in METRIC_HEADERS:
+# Shown after the training scores when a run holds out a validation split (data.valid_fraction).
+VALID_HEADERS = [("valid_loss", "valid loss", "{:.4f}"), ("valid_acc", "valid acc", "{:.3f}")]
+
+
+def _headers(valid):
+    return METRIC_HEADERS[:3] + VALID_HEADERS + METRIC_HEADERS[3:] if valid else METRIC_HEADERS
+
+
+class MetricsTable(Table):
+    """The training table, which also remembers the test accuracies so far for its caption's sparkline."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.test_accuracies = []  # (epoch, test accuracy) of each row
+
+
+def metrics_table(title, valid=False) -> Table:
+    """An empty table with one column per metric (validation ones too if ``valid``); ``add_metrics_row`` fills it."""
+    table = MetricsTable(title=title, caption_justify="left")
+    for _, header, _ in _headers(valid):
         table.add_column(header, justify="right")
     return table
 
 
 def add_metrics_row(table, row):
-    table.add_row(*[fmt.format(row[key]) for key, _, fmt in METRIC_HEADERS])
+    """Add one epoch's row, and redraw the caption's test-accuracy sparkline when the table keeps one."""
+    headers = _headers(len(table.columns) > len(METRIC_HEADERS))
+    table.add_row(*[fmt.format(row[key]) if key in row else "" for key, _, fmt in headers])
+    if isinstance(table, MetricsTable) and "test_acc" in row:
+        table.test_accuracies.append((row["epoch"], row["test_acc"]))
+        table.caption = accuracy_caption(table.test_accuracies)
+
+
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values, low=0.0, high=1.0):
+    """One block character per value, from ▁ at ``low`` to █ at ``high`` (clipped); a blank for NaN.
+
+    The scale is fixed rather than fitted to the values, so an accuracy of
+    0.5 always draws the same block: ``sparkline([0, 0.5, 1])`` is "▁▅█".
+    """
+    top = len(SPARK_BLOCKS) - 1
+    marks = []
+    for v in values:
+        if not math.isfinite(v):
+            marks.append(" ")
+            continue
+        level = int((v - low) / (high - low) * top + 0.5)
+        marks.append(SPARK_BLOCKS[min(max(level, 0), top)])
+    return "".join(marks)
+
+
+def accuracy_caption(rows):
+    """``test acc ▁▃▅▇  best 0.873 (epoch 4)`` for (epoch, accuracy) rows: the trend so far, on the scale 0 to 1."""
+    epoch, best = max(rows, key=lambda r: r[1])
+    return f"test acc {sparkline([acc for _, acc in rows])}  best {best:.3f} (epoch {epoch})"
+
+
+def attention_table(statements, attention) -> Table:
+    """Each statement of a story beside the weight every hop gave it; each hop's strongest in bold."""
+    table = Table(title="attention over the story")
+    table.add_column("statement")
+    for hop in range(len(attention)):
+        table.add_column(f"hop {hop + 1}", justify="right")
+    strongest = [max(range(len(weights)), key=weights.__getitem__) for weights in attention]
+    for i, text in enumerate(statements):
+        cells = [f"[bold green]{w[i]:.3f}[/]" if best == i else f"{w[i]:.3f}" for w, best in zip(attention, strongest)]
+        table.add_row(escape(text), *cells)
+    return table
 
 
 def predictions_table(pairs, what) -> Table:
@@ -42,3 +105,61 @@ def predictions_table(pairs, what) -> Table:
     for rank, (word, prob) in enumerate(pairs, 1):
         table.add_row(str(rank), word, f"{prob:.3f}")
     return table
+
+
+def format_duration(seconds):
+    """``75`` -> ``"1:15"``; an hour or more -> ``"1:02:03"``."""
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def suite_progress_table(title, rows, caption) -> Table:
+    """One row per task of a running suite: runs done, running, waiting, failed, best error, times."""
+    table = Table(title=title, caption=caption)
+    for header in ("task", "done", "running", "waiting", "failed", "best valid err", "elapsed", "left"):
+        table.add_column(header, justify="right")
+    for r in rows:
+        table.add_row(str(r["task"]), str(r["done"]), str(r["running"]), str(r["waiting"]),
+                      f"[red]{r['failed']}[/]" if r["failed"] else "0",
+                      "-" if r["best"] is None else f"{r['best']:.1f}%",
+                      "-" if r["elapsed"] is None else format_duration(r["elapsed"]),
+                      "?" if r["left"] is None else format_duration(r["left"]))
+    return table
+
+
+def suite_summary_table(title, header, rows, limit=5.0) -> Table:
+    """A suite's summary, each cell ``(text, test error or None)``; errors are green up to ``limit``, else red."""
+    table = Table(title=title)
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*[escape(text) if value is None else
+                        f"[{'green' if value <= limit else 'red'}]{escape(text)}[/]" for text, value in row])
+    return table
+
+
+# The colour of each kind of status in the runs table (the first word of the status).
+_STATUS_STYLE = {"finished": "green", "interrupted": "yellow", "diverged": "red", "damaged:": "bold red"}
+
+
+def runs_table(title, summaries) -> Table:
+    """One row per run folder (``run_list.RunSummary``), newest first as given."""
+    table = Table(title=title, caption="best: the highest test accuracy, (at its epoch)", caption_justify="left")
+    for column, justify in [("run", "left"), ("model", "left"), ("task", "left"), ("epochs", "right"),
+                            ("best", "right"), ("time", "right"), ("status", "left")]:
+        table.add_column(column, justify=justify, no_wrap=column != "task")
+    for s in summaries:
+        epochs = f"{s.done}/{s.planned}" if s.planned is not None and s.done is not None else ""
+        best = f"{s.best_acc:.3f} ({s.best_epoch})" if s.best_acc is not None else ""
+        style = _STATUS_STYLE.get(s.status.split(" ")[0], "")
+        table.add_row(escape(s.name), escape(s.model), escape(s.task), epochs, best, _short_duration(s.wall_s),
+                      f"[{style}]{escape(s.status)}[/]" if style else escape(s.status))
+    return table
+
+
+def _short_duration(seconds):
+    """``0.4s`` under a minute, else ``format_duration``'s ``1:15``; blank when unknown."""
+    if seconds is None:
+        return ""
+    return f"{seconds:.1f}s" if seconds < 60 else format_duration(seconds)

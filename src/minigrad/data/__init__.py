@@ -14,6 +14,7 @@ from .babi import (Question, Sentence, Story, data_dir, load_stories, load_task,
                    resolve_task, task_names, tokenize)
 from .batching import (Datasets, LMBatch, LMDataset, QABatch, QADataset, QAExample,
                        build_datasets, build_vocabulary, encode_context, encode_qa, pad)
+from .memory import MemoryBatch, MemoryDataset, encode_memory
 from .vocab import PAD, PAD_ID, UNK, UNK_ID, Vocabulary
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "resolve_task", "task_names", "tokenize",
     "Datasets", "LMBatch", "LMDataset", "QABatch", "QADataset", "QAExample",
     "build_datasets", "build_vocabulary", "encode_context", "encode_qa", "pad",
+    "MemoryBatch", "MemoryDataset", "encode_memory",
     "PAD", "PAD_ID", "UNK", "UNK_ID", "Vocabulary",
 ]

@@ -1,6 +1,6 @@
 """Turn stories into padded batches of word ids, one batch at a time.
 
-There are two ways to learn from a task (the ``mode`` of a run):
+There are three ways to learn from a task (the ``mode`` of a run):
 
 ``lm``
     Next-word prediction, the lesson's experiment. Every line of the file
@@ -20,12 +20,17 @@ There are two ways to learn from a task (the ``mode`` of a run):
     the **left**, so the last time step of every row is its last real word
     and an encoder can take its final state without a mask.
 
+``memory``
+    Question answering for memory networks: the statements before each
+    question, one row of ids per statement; see ``minigrad.data.memory``.
+
 Batches are produced lazily from lists of id sequences; the order is
 shuffled with a ``numpy.random.Generator`` the caller owns, so one generator
 seeded with the run's seed gives the same order every run and a new order
 every epoch.
 """
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -70,7 +75,7 @@ def build_vocabulary(stories, mode):
         for story in stories:
             for line in story.lines():
                 yield line.tokens
-            if mode == "qa":
+            if mode != "lm":  # qa and memory: the answers are words too
                 yield [q.answer for q in story.questions]
     return Vocabulary.build(token_lists())
 
@@ -147,6 +152,10 @@ class LMDataset:
     def __len__(self):
         return len(self.sequences)
 
+    def subset(self, index):
+        """The sentences at ``index`` (a slice), as a dataset of their own."""
+        return LMDataset(self.sequences[index])
+
     def batches(self, batch_size, rng=None, drop_last=False):
         """Yield ``LMBatch`` es of up to ``batch_size`` sentences, shuffled by ``rng`` if given.
 
@@ -185,6 +194,10 @@ class QADataset:
     def __len__(self):
         return len(self.examples)
 
+    def subset(self, index):
+        """The questions at ``index`` (a slice), as a dataset of their own."""
+        return QADataset(self.examples[index], self.story_len, self.question_len)
+
     def batches(self, batch_size, rng=None, drop_last=False):
         """Yield ``QABatch`` es of up to ``batch_size`` questions, shuffled by ``rng`` if given."""
         for index in _chunks(_order(len(self), rng), batch_size, drop_last):
@@ -194,26 +207,53 @@ class QADataset:
                           np.array([e.answer for e in chosen], dtype=ID_DTYPE))
 
 
-class Datasets(NamedTuple):
-    train: object  # LMDataset or QADataset
+@dataclass
+class Datasets:
+    """A task's splits and vocabulary; ``train, test, vocab = datasets`` unpacks the three main parts."""
+
+    train: object  # LMDataset, QADataset or MemoryDataset
     test: object
     vocab: Vocabulary
+    valid: object = None  # the held-out end of the training data (data.valid_fraction), or None
+
+    def __iter__(self):
+        return iter((self.train, self.test, self.vocab))
 
 
-def build_datasets(data):
-    """Load a task and build its vocabulary, training and test sets.
+def hold_out(dataset, fraction):
+    """(the start of ``dataset``, its last ``fraction`` as a validation set); (dataset, None) for 0."""
+    if not fraction:
+        return dataset, None
+    held = max(1, round(len(dataset) * fraction))
+    if held >= len(dataset):
+        raise DataError(f"data.valid_fraction: holding out {fraction} of {len(dataset)} training examples "
+                        "leaves none to train on", "Lower data.valid_fraction or use more training data.")
+    cut = len(dataset) - held
+    return dataset.subset(slice(0, cut)), dataset.subset(slice(cut, None))
+
+
+def build_datasets(data, memory_size=50, random_noise=0.0):
+    """Load a task and build its vocabulary, training, validation and test sets.
 
     Args:
         data: the ``data`` section of a run config (anything with ``task``,
             ``mode``, ``train_size``, ``test_size``, ``max_len``,
-            ``max_story_len`` and ``max_question_len`` attributes).
+            ``max_story_len`` and ``max_question_len`` attributes, and
+            optionally ``valid_fraction``).
+        memory_size, random_noise: mode memory only: the most statements a
+            question keeps, and the noise added to training batches' ages
+            (see ``minigrad.data.memory``).
     Returns:
-        ``Datasets(train, test, vocab)``; the vocabulary comes from the
+        ``Datasets(train, test, vocab, valid)``; the vocabulary comes from the
         training split only, so unseen test words become ``<unk>``.
     """
     train_stories, test_stories = load_task(data.task, "train"), load_task(data.task, "test")
     vocab = build_vocabulary(train_stories, data.mode)
-    if data.mode == "lm":
+    if data.mode == "memory":
+        from .memory import memory_datasets  # memory.py builds on this module's helpers
+
+        train, test = memory_datasets(data, train_stories, test_stories, vocab, memory_size, random_noise)
+    elif data.mode == "lm":
         train = LMDataset.from_stories(train_stories, vocab, data.max_len, data.train_size)
         test = LMDataset.from_stories(test_stories, vocab, data.max_len, data.test_size)
     else:
@@ -221,7 +261,8 @@ def build_datasets(data):
                                        data.max_question_len, data.train_size)
         test = QADataset.from_stories(test_stories, vocab, train.story_len,
                                       train.question_len, data.test_size)
-    return Datasets(train, test, vocab)
+    train, valid = hold_out(train, getattr(data, "valid_fraction", 0.0))
+    return Datasets(train, test, vocab, valid)
 
 
 # ---- prediction-time encoding ----------------------------------------------------------

@@ -4,6 +4,7 @@ Sequential to chain them."""
 import numpy as np
 
 from .. import functional as F
+from .. import ops
 from ..backend import get_array_module
 from ..errors import MinigradError
 from ..tensor import Tensor
@@ -69,20 +70,35 @@ class Embedding(Module):
     """A lookup table: row ``i`` of ``weight`` is the vector of id ``i``.
 
     Initialised as in the lesson (a word2vec convention):
-    weight = (uniform[0, 1) - 0.5) / dim, stored as float32.
+    weight = (uniform[0, 1) - 0.5) / dim, stored as float32, or from
+    N(0, std^2) when ``std`` is given.
 
     Args:
         vocab_size: number of ids (rows).
         dim: length of each vector.
+        padding_idx: an id (``<pad>``) whose vector is zero and never
+            learns: the table is read through ``ZeroRow``, so that row adds
+            nothing and gets no gradient however the table is used.
+        std: draw the weights from a normal distribution with this spread.
     """
 
-    def __init__(self, vocab_size, dim):
-        self.vocab_size, self.dim = vocab_size, dim
-        self.weight = Parameter((np.random.rand(vocab_size, dim) - 0.5) / dim, dtype=np.float32)
+    def __init__(self, vocab_size, dim, padding_idx=None, std=None):
+        self.vocab_size, self.dim, self.padding_idx = vocab_size, dim, padding_idx
+        values = (np.random.rand(vocab_size, dim) - 0.5) / dim if std is None else \
+            np.random.randn(vocab_size, dim) * std
+        if padding_idx is not None:
+            values[padding_idx] = 0
+        self.weight = Parameter(values, dtype=np.float32)
+
+    def table(self):
+        """The weight as the model should read it: with the padding row held at zero."""
+        if self.padding_idx is None:
+            return self.weight
+        return ops.ZeroRow.apply(self.weight, row=self.padding_idx)
 
     def forward(self, input):
         """Vectors of the integer ids in ``input``: shape ``input.shape + (dim,)``."""
-        return F.embedding(self.weight, as_indices(input))
+        return F.embedding(self.table(), as_indices(input))
 
 
 class Tanh(Module):

@@ -1,0 +1,190 @@
+"""Stories as memories, for memory networks (``mode: memory``).
+
+Each question becomes one example: the statements of its story that come
+before it (the last ``memory_size`` of them), each a row of word ids, then
+the question and the answer's id. A batch is a ``MemoryBatch``:
+
+* ``memories`` (batch, slots, words): the statements, oldest first, one per
+  slot; rows are padded on the right with ``<pad>``, and slots past a
+  story's last statement are all ``<pad>``;
+* ``questions`` (batch, words), padded the same way;
+* ``times`` (batch, slots): each statement's age, 0 for the most recent;
+* ``mask`` (batch, slots): true where a slot holds a statement;
+* ``answers`` (batch,).
+
+Statements and questions share one padded length, ``sentence_len``, taken
+from the training data (a longer test sentence keeps its first words), so
+one position encoding fits them all. A dataset has as many slots as its
+longest story needs, at most ``memory_size``.
+
+Random noise (``random_noise``, training batches only): the paper's way to
+keep temporal encoding from overfitting. For each question, up to
+``ceil(random_noise * n)`` empty places are slipped in among its ``n``
+statements' ages, at random; the order of the statements is kept.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import DataError
+from .babi import tokenize
+from .batching import _SENTENCE_END, ID_DTYPE, _chunks, _order, split_question
+from .vocab import PAD_ID
+
+
+class MemoryBatch(NamedTuple):
+    """Memory-network batch; ``answers`` comes last, as every batch's target does."""
+
+    memories: np.ndarray  # (batch, slots, words) int
+    questions: np.ndarray  # (batch, words) int
+    times: np.ndarray  # (batch, slots) int, 0 = the most recent statement
+    mask: np.ndarray  # (batch, slots) bool, true where a slot holds a statement
+    answers: np.ndarray  # (batch,) int
+
+
+class MemoryExample(NamedTuple):
+    """One question as ids: the statements before it (oldest first), itself, its answer."""
+
+    sentences: list
+    question: list
+    answer: int
+
+
+def memory_examples(stories, vocab, memory_size):
+    """One ``MemoryExample`` per question, keeping the last ``memory_size`` statements before it."""
+    examples = []
+    for story in stories:
+        for question in story.questions:
+            context = story.context(question)[-memory_size:]
+            examples.append(MemoryExample([vocab.encode(s.tokens) for s in context], vocab.encode(question.tokens),
+                                          vocab.encode([question.answer])[0]))
+    return examples
+
+
+def _ids(sentences, rows, sentence_len):
+    """(rows, sentence_len) ids of the sentences, each cut to its first ``sentence_len`` words."""
+    out = np.full((rows, sentence_len), PAD_ID, dtype=ID_DTYPE)
+    for row, words in zip(out, sentences):
+        words = words[:sentence_len]
+        row[:len(words)] = words
+    return out
+
+
+class MemoryDataset:
+    """Questions with their stories as memories (``mode: memory``); see the module's docstring.
+
+    Args:
+        memories, questions, answers, counts: per question, its statements
+            (N, slots, words), its words (N, words), its answer (N,) and how
+            many statements it has (N,).
+        memory_size: the largest age a statement may get, plus one.
+        random_noise: the fraction of empty places slipped among the ages of
+            shuffled (training) batches; 0 for none.
+    """
+
+    def __init__(self, memories, questions, answers, counts, memory_size, random_noise=0.0):
+        self.memories, self.questions, self.answers, self.counts = memories, questions, answers, counts
+        self.memory_size, self.random_noise = memory_size, random_noise
+
+    @classmethod
+    def from_stories(cls, stories, vocab, memory_size=50, sentence_len=None, limit=None, random_noise=0.0):
+        """The first ``limit`` questions of ``stories``; ``sentence_len`` defaults to the longest here."""
+        examples = memory_examples(stories, vocab, memory_size)[:limit]
+        sentence_len = sentence_len or max([len(s) for e in examples for s in e.sentences + [e.question]],
+                                           default=1)
+        slots = max([len(e.sentences) for e in examples], default=1) or 1
+        memories = np.stack([_ids(e.sentences, slots, sentence_len) for e in examples]) if examples else \
+            np.zeros((0, slots, sentence_len), dtype=ID_DTYPE)
+        questions = _ids([e.question for e in examples], len(examples), sentence_len)
+        answers = np.array([e.answer for e in examples], dtype=ID_DTYPE)
+        counts = np.array([len(e.sentences) for e in examples], dtype=ID_DTYPE)
+        return cls(memories, questions, answers, counts, memory_size, random_noise)
+
+    slots = property(lambda self: self.memories.shape[1])
+    sentence_len = property(lambda self: self.memories.shape[2])
+
+    def __len__(self):
+        return len(self.answers)
+
+    def subset(self, index):
+        """The questions at ``index`` (a slice or integer array), as a dataset of their own."""
+        return MemoryDataset(self.memories[index], self.questions[index], self.answers[index],
+                             self.counts[index], self.memory_size, self.random_noise)
+
+    def batches(self, batch_size, rng=None, drop_last=False):
+        """Yield ``MemoryBatch`` es of up to ``batch_size`` questions, shuffled by ``rng`` if given.
+
+        Random noise is added to the ages of shuffled batches only, so
+        evaluation (which never shuffles) always sees the true ages.
+        """
+        noisy = rng is not None and self.random_noise > 0
+        for index in _chunks(_order(len(self), rng), batch_size, drop_last):
+            counts = self.counts[index]
+            times = self._noisy_times(counts, rng) if noisy else true_times(counts, self.slots)
+            yield MemoryBatch(self.memories[index], self.questions[index], times,
+                              np.arange(self.slots) < counts[:, None], self.answers[index])
+
+    def _noisy_times(self, counts, rng):
+        """Ages with empty places slipped in: per question, n of n + blanks ages chosen at random.
+
+        The places whose random keys are smallest are a uniform choice; the
+        whole batch is drawn at once, and the chosen ages are handed out in
+        order, the smallest to the most recent statement.
+        """
+        most = np.ceil(self.random_noise * counts).astype(ID_DTYPE)
+        blanks = np.minimum(rng.integers(0, most + 1), self.memory_size - counts)  # none past the age table
+        places = counts + blanks
+        keys = rng.random((len(counts), max(int(places.max(initial=0)), self.slots)))
+        keys[np.arange(keys.shape[1]) >= places[:, None]] = np.inf  # never choose past a question's places
+        real = np.arange(self.slots) < counts[:, None]
+        chosen = np.sort(np.where(real, np.argsort(keys, axis=1)[:, :self.slots], keys.shape[1]), axis=1)
+        newest_first = np.clip(counts[:, None] - 1 - np.arange(self.slots), 0, None)
+        return np.where(real, np.take_along_axis(chosen, newest_first, axis=1), 0).astype(ID_DTYPE)
+
+
+def true_times(counts, slots):
+    """(len(counts), slots) ages: n - 1 down to 0 over a question's n statements, 0 after them."""
+    ages = counts[:, None] - 1 - np.arange(slots)
+    return np.where(ages >= 0, ages, 0).astype(ID_DTYPE)
+
+
+def memory_datasets(data, train_stories, test_stories, vocab, memory_size=50, random_noise=0.0):
+    """(train, test) ``MemoryDataset`` s; the test set uses the training set's sentence length."""
+    train = MemoryDataset.from_stories(train_stories, vocab, memory_size, None, data.train_size, random_noise)
+    test = MemoryDataset.from_stories(test_stories, vocab, memory_size, train.sentence_len, data.test_size)
+    return train, test
+
+
+# ---- prediction-time encoding ----------------------------------------------------------
+
+
+def encode_memory(text, vocab, sentence_len, memory_size, unknown="error"):
+    """A story ending in a question as (a one-question ``MemoryBatch``, every statement's words).
+
+    The question is the text's last sentence, which must end with ``?``;
+    every sentence before it is a statement, and the batch holds the last
+    ``memory_size`` of them (its answer is a placeholder ``<pad>``).
+    """
+    story, question = split_question(tokenize(text))
+    statements = _sentences(story)
+    if not statements:
+        raise DataError("the story has no statements before the question",
+                        "Give the story, e.g. --story 'Mary went to the garden.' --question 'Where is Mary?'")
+    ids = [vocab.encode(s, unknown) for s in statements[-memory_size:]]
+    counts = np.array([len(ids)], dtype=ID_DTYPE)
+    batch = MemoryBatch(_ids(ids, len(ids), sentence_len)[None], _ids([vocab.encode(question, unknown)], 1,
+                        sentence_len), true_times(counts, len(ids)), np.ones((1, len(ids)), bool),
+                        np.zeros(1, dtype=ID_DTYPE))
+    return batch, statements
+
+
+def _sentences(tokens):
+    """Tokens split after every ``.``, ``!`` or ``?``: the statements of a story."""
+    sentences, current = [], []
+    for word in tokens:
+        current.append(word)
+        if word in _SENTENCE_END:
+            sentences.append(current)
+            current = []
+    return sentences + ([current] if current else [])

@@ -1,0 +1,199 @@
+"""End-to-end memory networks (Sukhbaatar, Szlam, Weston and Fergus, 2015).
+
+Every statement of a story is one memory. The question u and each memory
+are a weighted sum of their word vectors (``EmbeddingBag``). A hop reads the
+memory: p = softmax(u . m_i) over the memories, whose keys m_i come from one
+table (A) and values c_i from another (C); then u <- u + sum_i p_i c_i. After
+the last hop the answer's scores are W u over the vocabulary.
+
+Two ways to share tables between hops (``tying``):
+
+* ``adjacent``: hops + 1 tables T_0 .. T_K; hop k reads keys from T_k and
+  values from T_{k+1}, the question uses T_0 (A^1 = B, A^{k+1} = C^k) and the
+  read-out is T_K transposed (W^T = C^K).
+* ``layerwise``: every hop shares one key table A and one value table C; the
+  question has its own table B and the read-out its own W, and a linear map
+  H mixes u between hops: u <- H u + o.
+
+With temporal encoding each memory also adds a learned vector for its age
+(0 = the most recent statement), from a table tied the same way as A and C.
+``linear_start = True`` drops the memory softmax: the raw scores (zero at
+empty slots) weigh the values, which the paper found easier to start from.
+"""
+
+import numpy as np
+
+from .. import ops
+from ..backend import device_of, to_device
+from ..data.vocab import PAD_ID
+from ..tensor import Tensor
+from .layers import Embedding, Linear
+from .module import Module
+
+
+def position_encoding(words, dim):
+    """(words, dim) weights l_jk = 1 + 4 (k - (d+1)/2) (j - (J+1)/2) / (d J), j and k from 1.
+
+    This is the form of the authors' released code, with J the padded
+    sentence length, rather than the paper's (1 - j/J) - (k/d)(1 - 2j/J) with
+    J each sentence's own length: one matrix then serves every sentence (the
+    bag stays one gather and one sum), and its weights average to 1, so a
+    position-encoded bag starts at the scale of a plain bag of words.
+    """
+    j = np.arange(1, words + 1)[:, None]
+    k = np.arange(1, dim + 1)[None, :]
+    return 1 + 4 * (k - (dim + 1) / 2) * (j - (words + 1) / 2) / (dim * words)
+
+
+def _normal_linear(n_inputs, n_outputs, std):
+    """A Linear without bias whose weights come from N(0, std^2), as every weight here does."""
+    layer = Linear(n_inputs, n_outputs, bias=False)
+    layer.weight.data = (np.random.randn(n_inputs, n_outputs) * std).astype(np.float32)
+    return layer
+
+
+def _array(x):
+    """The array of an id, age or mask input, given as an array or a Tensor."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+class MemN2N(Module):
+    """The hops of a memory network; subclasses decide how tables are tied.
+
+    ``forward(memories, questions, times, mask)`` takes a ``MemoryBatch``'s
+    arrays: memories (batch, slots, words) and questions (batch, words) of
+    word ids, each slot's age ``times`` (batch, slots) and ``mask``
+    (batch, slots), true where a slot holds a statement. It returns answer
+    scores (batch, vocab).
+
+    Args:
+        vocab_size: words in the vocabulary; id 0 is ``<pad>``, whose vectors stay zero.
+        embedding_dim: d, the length of u and of every memory vector.
+        hops: memory reads per question.
+        position_encoding: weigh words by position (else a plain bag of words).
+        temporal_encoding: add a learned vector per memory age.
+        memory_size: the most memories (and ages) the model can hold.
+        std: every weight is drawn from N(0, std^2).
+    """
+
+    def __init__(self, vocab_size, embedding_dim=20, hops=3, position_encoding=True,
+                 temporal_encoding=True, memory_size=50, std=0.1):
+        self.vocab_size, self.dim, self.hops, self.memory_size = vocab_size, embedding_dim, hops, memory_size
+        self.std, self.position_encoding = std, position_encoding
+        self.temporal_encoding = temporal_encoding
+        self.linear_start = False
+        self._positions = {}  # (words, device) -> the position weights, built once
+        self.tables, self.times = [], []  # set by the subclass: memory tables and their age tables
+        self.pairs = []  # (key table, value table) of each hop
+
+    def _word_table(self):
+        return Embedding(self.vocab_size, self.dim, padding_idx=PAD_ID, std=self.std)
+
+    def _memory_tables(self, count):
+        """``count`` word tables for memories, and as many age tables when ages are encoded."""
+        self.tables = [self._word_table() for _ in range(count)]
+        if self.temporal_encoding:
+            self.times = [Embedding(self.memory_size, self.dim, std=self.std) for _ in range(count)]
+
+    def forward(self, memories, questions, times, mask):
+        return self.attend(memories, questions, times, mask)[0]
+
+    def attend(self, memories, questions, times, mask):
+        """(answer scores (batch, vocab), the attention weights (batch, slots) of every hop)."""
+        memories, questions, times, mask = (_array(x) for x in (memories, questions, times, mask))
+        tables = [t.table() for t in self.tables]  # each read once per batch, padding row held at 0
+        embedded = [self._embed_memories(i, table, memories, times) for i, table in enumerate(tables)]
+        u = self._bag(self._question_table(tables), questions)
+        weights = []
+        for key, value in self.pairs:
+            p = self._attention(embedded[key], u, mask)
+            batch, slots = p.shape
+            o = (p.reshape(batch, 1, slots) @ embedded[value]).reshape(batch, self.dim)
+            u = self._next(u, o)
+            weights.append(p)
+        return self._answer(u, tables), weights
+
+    def _bag(self, table, ids):
+        """(..., words) ids -> (..., dim) sums of their (position-weighted) vectors."""
+        position = self._position(ids.shape[-1], ids) if self.position_encoding else None
+        return ops.EmbeddingBag.apply(table, ids=ids, position=position)
+
+    def _position(self, words, like):
+        key = (words, device_of(like))
+        if key not in self._positions:
+            self._positions[key] = to_device(position_encoding(words, self.dim), key[1])
+        return self._positions[key]
+
+    def _embed_memories(self, i, table, memories, times):
+        """Memory vectors (batch, slots, dim) from table ``i``, with its age vectors added."""
+        bags = self._bag(table, memories)
+        return bags + self.times[i](times) if self.times else bags
+
+    def _attention(self, keys, u, mask):
+        """Weights (batch, slots) of u against every key; zero at empty slots."""
+        batch, slots, dim = keys.shape
+        scores = (keys @ u.reshape(batch, dim, 1)).reshape(batch, slots)
+        if self.linear_start:
+            return scores * mask  # the raw scores, as the linear start has no softmax
+        return ops.MaskedSoftmax.apply(scores, mask=mask)
+
+    # ---- what the tying decides ----------------------------------------------------
+    def _question_table(self, tables):
+        raise NotImplementedError
+
+    def _next(self, u, o):
+        raise NotImplementedError
+
+    def _answer(self, u, tables):
+        raise NotImplementedError
+
+
+class AdjacentMemN2N(MemN2N):
+    """Adjacent tying: A^1 = B, A^{k+1} = C^k, W^T = C^K (hops + 1 tables)."""
+
+    tying = "adjacent"
+
+    def __init__(self, vocab_size, **options):
+        super().__init__(vocab_size, **options)
+        self._memory_tables(self.hops + 1)
+        self.pairs = [(k, k + 1) for k in range(self.hops)]
+
+    def _question_table(self, tables):
+        return tables[0]
+
+    def _next(self, u, o):
+        return u + o
+
+    def _answer(self, u, tables):
+        return u @ tables[-1].T
+
+
+class LayerwiseMemN2N(MemN2N):
+    """Layer-wise tying: one A and one C for every hop, u <- H u + o, own B and W."""
+
+    tying = "layerwise"
+
+    def __init__(self, vocab_size, **options):
+        super().__init__(vocab_size, **options)
+        self._memory_tables(2)
+        self.pairs = [(0, 1)] * self.hops
+        self.question = self._word_table()
+        self.mix = _normal_linear(self.dim, self.dim, self.std)  # H
+        self.answer = _normal_linear(self.dim, vocab_size, self.std)  # W
+
+    def _question_table(self, tables):
+        return self.question.table()
+
+    def _next(self, u, o):
+        return self.mix(u) + o
+
+    def _answer(self, u, tables):
+        return self.answer(u)
+
+
+MODELS = {"adjacent": AdjacentMemN2N, "layerwise": LayerwiseMemN2N}
+
+
+def memn2n(vocab_size, tying="adjacent", **options):
+    """A memory network with the given ``tying`` (adjacent or layerwise); see ``MemN2N``."""
+    return MODELS[tying](vocab_size, **options)

@@ -1,0 +1,187 @@
+"""The memory network's ops and model: exact values on hand-computed examples,
+masking of empty slots, and the nil word that contributes nothing and never learns."""
+
+import numpy as np
+import pytest
+
+from minigrad import Tensor
+from minigrad.nn import Embedding
+from minigrad.nn.memory import AdjacentMemN2N, LayerwiseMemN2N, memn2n, position_encoding
+from minigrad.ops import EmbeddingBag, MaskedSoftmax, ZeroRow
+from minigrad.optim import SGD
+
+TABLE = np.array([[9.0, 9.0], [1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])  # row 0 is <pad>
+
+
+def leaf(array):
+    return Tensor(np.array(array, dtype=np.float64), requires_grad=True)
+
+
+# ---- ops --------------------------------------------------------------------------------
+
+
+def test_zero_row_forward_and_backward():
+    w = leaf(TABLE)
+    out = ZeroRow.apply(w, row=0)
+    assert out.numpy().tolist() == [[0, 0], [1, 2], [3, 4], [5, 6]]
+    out.backward(np.ones((4, 2)))
+    assert w.grad.numpy().tolist() == [[0, 0], [1, 1], [1, 1], [1, 1]]
+    assert w.numpy()[0].tolist() == [9, 9]  # the table itself is untouched
+
+
+def test_embedding_bag_sums_word_vectors():
+    w = leaf(TABLE)
+    out = EmbeddingBag.apply(w, ids=np.array([[1, 2, 1], [3, 3, 3]]))
+    assert out.numpy().tolist() == [[5, 8], [15, 18]]
+    out.backward(np.array([[1.0, -1.0], [0.5, 2.0]]))
+    # word 1 twice in the first bag, word 3 three times in the second
+    assert w.grad.numpy().tolist() == [[0, 0], [2, -2], [1, -1], [1.5, 6]]
+
+
+def test_embedding_bag_with_position_weights():
+    w = leaf(TABLE)
+    position = np.array([[1.0, 1.0], [2.0, 0.5], [10.0, 10.0]])
+    out = EmbeddingBag.apply(w, ids=np.array([[1, 2, 0]]), position=position)
+    assert out.numpy().tolist() == [[1 + 2 * 3 + 90, 2 + 0.5 * 4 + 90]]
+    out.backward(np.array([[1.0, -1.0]]))
+    assert w.grad.numpy().tolist() == [[10, -10], [1, -1], [2, -0.5], [0, 0]]
+
+
+@pytest.mark.parametrize("position", [None, np.array([[1.0, 1.0], [2.0, 0.5], [10.0, 10.0]])])
+def test_embedding_bag_scatter_path_for_large_vocabularies_agrees(monkeypatch, position):
+    """Past ONE_HOT_LIMIT the backward scatter-adds instead; both give the same gradient."""
+    ids = np.array([[[1, 2, 0], [3, 3, 1]], [[2, 2, 2], [0, 1, 3]]])
+    g = np.random.default_rng(0).standard_normal((2, 2, 2))
+    grads = []
+    for limit in (1 << 22, 0):
+        monkeypatch.setattr("minigrad.ops.memory.ONE_HOT_LIMIT", limit)
+        w = leaf(TABLE)
+        EmbeddingBag.apply(w, ids=ids, position=position).backward(g)
+        grads.append(w.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+def test_embedding_bag_keeps_float32():
+    w = Tensor(TABLE.astype(np.float32), requires_grad=True)
+    out = EmbeddingBag.apply(w, ids=np.array([[1, 2]]), position=position_encoding(2, 2))
+    assert out.dtype == np.float32
+
+
+def test_masked_softmax_gives_empty_slots_exactly_zero():
+    x = leaf([[0.0, np.log(3.0), 100.0], [5.0, -3.0, 1000.0]])
+    mask = np.array([[True, True, False], [False, False, False]])
+    y = MaskedSoftmax.apply(x, mask=mask)
+    np.testing.assert_allclose(y.numpy(), [[0.25, 0.75, 0.0], [0.0, 0.0, 0.0]], rtol=1e-12)
+    assert y.numpy()[0, 2] == 0.0 and not np.isnan(y.numpy()).any()
+    y.backward(np.array([[1.0, 0.0, 5.0], [1.0, 2.0, 3.0]]))
+    # y * (g - sum(g * y)) with sum(g * y) = 0.25
+    np.testing.assert_allclose(x.grad.numpy(), [[0.1875, -0.1875, 0.0], [0.0, 0.0, 0.0]], rtol=1e-12)
+
+
+def test_position_encoding_values():
+    # 1 + 4 (k - 1.5)(j - 1.5) / 4 for J = d = 2
+    np.testing.assert_allclose(position_encoding(2, 2), [[1.25, 0.75], [0.75, 1.25]])
+    assert position_encoding(6, 20).mean() == pytest.approx(1.0)
+
+
+# ---- Embedding's padding row --------------------------------------------------------------
+
+
+def test_embedding_padding_row_is_zero_and_never_learns():
+    np.random.seed(0)
+    layer = Embedding(5, 3, padding_idx=0, std=0.1)
+    assert layer.weight.numpy()[0].tolist() == [0, 0, 0]
+    assert layer.weight.numpy()[1:].std() == pytest.approx(0.1, rel=0.5)
+    out = layer(np.array([[0, 1, 0], [2, 0, 0]]))
+    assert (out.numpy()[0, 0] == 0).all()
+    out.sum().backward()
+    assert layer.weight.grad.numpy()[0].tolist() == [0, 0, 0]
+    assert layer.weight.grad.numpy()[1].tolist() == [1, 1, 1]
+
+
+# ---- the model ----------------------------------------------------------------------------
+
+MEMORIES = np.array([[[2, 3, 1, 0], [4, 4, 0, 0], [0, 0, 0, 0]],
+                     [[5, 6, 2, 3], [6, 1, 0, 0], [3, 2, 5, 0]]])
+QUESTIONS = np.array([[6, 2, 0, 0], [1, 3, 4, 0]])
+TIMES = np.array([[1, 0, 0], [2, 1, 0]])
+MASK = np.array([[True, True, False], [True, True, True]])
+
+
+def model(tying="adjacent", **options):
+    np.random.seed(1)
+    return memn2n(7, tying=tying, embedding_dim=4, hops=3, memory_size=5, **options)
+
+
+@pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
+@pytest.mark.parametrize("linear_start", [False, True])
+def test_an_empty_slot_gets_no_weight_whatever_it_holds(tying, linear_start):
+    net = model(tying)
+    net.linear_start = linear_start
+    scores, weights = net.attend(MEMORIES, QUESTIONS, TIMES, MASK)
+    assert scores.shape == (2, 7) and len(weights) == 3
+    for p in weights:
+        assert p.numpy()[0, 2] == 0.0
+        if not linear_start:
+            np.testing.assert_allclose(p.numpy().sum(axis=1), 1.0, rtol=1e-6)
+    filled = MEMORIES.copy()
+    filled[0, 2] = [5, 5, 6, 1]  # words in a slot the mask calls empty, at another age
+    times = TIMES.copy()
+    times[0, 2] = 4
+    np.testing.assert_array_equal(net(filled, QUESTIONS, times, MASK).numpy(), scores.numpy())
+
+
+@pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
+def test_the_nil_word_contributes_nothing_and_its_rows_stay_zero(tying):
+    net = model(tying)
+    before = net(MEMORIES, QUESTIONS, TIMES, MASK).numpy()
+    tables = [p for name, p in net.named_parameters() if name.startswith(("tables", "question"))]
+    for p in tables:
+        assert (p.numpy()[0] == 0).all()
+        p.data[0] = 5.0  # whatever the nil row holds, it is read as zero
+    np.testing.assert_array_equal(net(MEMORIES, QUESTIONS, TIMES, MASK).numpy(), before)
+    for p in tables:
+        p.data[0] = 0.0
+    optimizer = SGD(net.parameters(), lr=0.5)
+    for _ in range(3):
+        net(MEMORIES, QUESTIONS, TIMES, MASK).cross_entropy(np.array([3, 5])).backward()
+        optimizer.step()
+    for p in tables:
+        assert (p.numpy()[0] == 0).all()
+        assert np.abs(p.numpy()[1:]).sum() > 0
+    assert net(MEMORIES, QUESTIONS, TIMES, MASK).numpy().tolist() != before.tolist()  # it did learn
+
+
+def test_adjacent_tying_shares_tables_between_hops():
+    net = model("adjacent")
+    names = sorted(name for name, _ in net.named_parameters())
+    assert names == [f"tables.{i}.weight" for i in range(4)] + [f"times.{i}.weight" for i in range(4)]
+    assert isinstance(net, AdjacentMemN2N) and net.pairs == [(0, 1), (1, 2), (2, 3)]
+    # the read-out is the last table transposed: a word's score is u . C^K[word]
+    scores = net(MEMORIES, QUESTIONS, TIMES, MASK).numpy()
+    assert (scores[:, 0] == 0).all()  # <pad>'s row is zero, so is its score
+
+
+def test_layerwise_tying_has_one_key_and_one_value_table():
+    net = model("layerwise", temporal_encoding=False)
+    names = sorted(name for name, _ in net.named_parameters())
+    assert names == ["answer.weight", "mix.weight", "question.weight", "tables.0.weight", "tables.1.weight"]
+    assert isinstance(net, LayerwiseMemN2N) and net.pairs == [(0, 1)] * 3
+
+
+def test_weights_are_drawn_with_the_given_spread():
+    net = memn2n(200, embedding_dim=20, hops=3, memory_size=50, std=0.1)
+    values = np.concatenate([p.numpy()[1:].ravel() for p in net.parameters()])
+    assert values.std() == pytest.approx(0.1, rel=0.05) and abs(values.mean()) < 0.01
+    assert all(p.dtype == np.float32 for p in net.parameters())
+
+
+def test_temporal_encoding_tells_ages_apart():
+    net = model("adjacent")
+    older = TIMES.copy()
+    older[1] = [4, 3, 2]
+    assert not np.allclose(net(MEMORIES, QUESTIONS, older, MASK).numpy(),
+                           net(MEMORIES, QUESTIONS, TIMES, MASK).numpy())
+    plain = model("adjacent", temporal_encoding=False)
+    np.testing.assert_array_equal(plain(MEMORIES, QUESTIONS, older, MASK).numpy(),
+                                  plain(MEMORIES, QUESTIONS, TIMES, MASK).numpy())
