@@ -1,0 +1,207 @@
+"""``minigrad suite``: one run file trained on many bAbI tasks and seeds, in parallel.
+
+Each (task, seed) is an ordinary run folder, ``SUITE/task01-seed0/``, made by
+``minigrad train`` itself, so ``predict`` and ``--resume`` work on it. A suite
+folder holds::
+
+    suite.json     the run file and --set values it was made with
+    task01-seed0/  one run folder per task and seed
+    logs/          what each run printed, one file per run
+    results.csv    one row per run; summary.csv and summary.md, one row per task
+
+A run is finished when its state.json names the configured number of
+epochs; running the same command again skips finished runs and resumes the
+others from their checkpoints. How the runs are trained, several at once, is
+``minigrad.suite_workers``'s part; what is written at the end,
+``minigrad.suite_report``'s.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import bundled
+from .config import load_config
+from .errors import ConfigError, MinigradError
+from .overrides import parse_settings
+from .serialization import write_text_atomic
+from .suite_workers import saved_epoch
+
+MAX_TASK = 20
+# Fields the suite sets for each run itself; a --set on them would be silently overridden.
+RESERVED = {"name": "each run is named after its task and seed", "data.task": "use --tasks",
+            "train.seed": "use --seeds", "train.out": "use --out"}
+SUITE_FILE = "suite.json"
+
+
+class Interrupted(MinigradError):
+    """Ctrl-C stopped the suite; finished runs and every run's last epoch are kept."""
+
+    exit_code = 130
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (task, seed) of a suite and the folder it trains in."""
+
+    task: int
+    seed: int
+    folder: Path
+
+    @property
+    def name(self):
+        return f"task{self.task:02d}-seed{self.seed}"
+
+
+@dataclass
+class Suite:
+    """A suite ready to run: its folder, run file, settings and runs."""
+
+    folder: Path
+    config_path: Path
+    config: object
+    set_texts: list
+    runs: list
+
+    @property
+    def epochs(self):
+        return self.config.train.epochs
+
+    @property
+    def select_by(self):
+        """The split seeds are chosen on: validation when the run file holds one out, else training."""
+        return "valid" if self.config.data.valid_fraction > 0 else "train"
+
+
+def parse_tasks(text):
+    """``"1-20"``, ``"1,4,7"``, ``"qa3"`` or a mix (``"1-3,qa7"``) -> sorted task numbers."""
+    tasks = set()
+    for part in (text or "").split(","):
+        part = part.strip().lower().removeprefix("qa")
+        first, dash, last = part.partition("-")
+        if not (first.isdigit() and (not dash or last.removeprefix("qa").isdigit())):
+            raise ConfigError(f"--tasks {text!r}: {part or 'an empty item'!r} is not a task or a range of tasks.",
+                              hint="Give task numbers 1-20 as a range or a list: --tasks 1-20, --tasks 1,4,7, "
+                                   "--tasks qa3.")
+        low, high = int(first), int(last.removeprefix("qa")) if dash else int(first)
+        if not 1 <= low <= high <= MAX_TASK:
+            raise ConfigError(f"--tasks {text!r}: {part} is outside the bAbI tasks 1-{MAX_TASK}.",
+                              hint="The tasks are numbered 1-20, e.g. --tasks 1-20 or --tasks 1,4,7.")
+        tasks.update(range(low, high + 1))
+    return sorted(tasks)
+
+
+def prepare(config_name, set_texts, tasks, seeds, out=None):
+    """Check the run file and settings, create or check the suite folder, and list its runs."""
+    if seeds < 1:
+        raise ConfigError(f"--seeds {seeds}: a suite needs at least one seed.", hint="e.g. --seeds 5")
+    settings = parse_settings(set_texts)
+    for key in settings:
+        if key in RESERVED:
+            raise ConfigError(f"--set {key}: the suite sets this field for each run; {RESERVED[key]}.")
+    path = bundled.find_config(config_name).resolve()
+    config = load_config(path, settings=settings)
+    if config.data.mode == "lm":
+        raise ConfigError(f"{path}: data.mode is lm; a suite compares answers to the published bAbI results.",
+                          hint="Use a question-answering run file (data.mode: qa or memory), e.g. babi_memn2n.")
+    folder = Path(out) if out is not None else Path("suites") / config.name
+    _check_folder(folder, path, set_texts, _identity(config))
+    runs = [Run(task, seed, folder / f"task{task:02d}-seed{seed}") for task in tasks for seed in range(seeds)]
+    return Suite(folder, path, config, list(set_texts or ()), runs)
+
+
+def _identity(config):
+    """What makes two suites the same: the resolved run file, less what differs from run to run."""
+    resolved = config.model_dump(mode="json")
+    resolved.pop("name")
+    for section, key in (("data", "task"), ("train", "seed"), ("train", "out")):
+        resolved[section].pop(key)
+    return resolved
+
+
+def _check_folder(folder, config_path, set_texts, identity):
+    """Refuse a folder made by another run file or other settings; remember ours in a new one."""
+    file = folder / SUITE_FILE
+    if file.is_file():
+        saved = json.loads(file.read_text(encoding="utf-8"))
+        if saved.get("run") != identity:
+            before = " ".join([saved.get("config", "?")] + [f"--set {t}" for t in saved.get("set", [])])
+            raise ConfigError(f"{folder} holds a suite of another run file or other --set values "
+                              f"({_first_difference(saved.get('run'), identity)}).",
+                              hint=f"Continue it with the same ones ({before}), or give another --out.")
+        return
+    if folder.is_dir() and any(folder.iterdir()):
+        raise ConfigError(f"{folder} is not empty and has no {SUITE_FILE}, so it is not a suite folder.",
+                          hint="Give an empty or new folder with --out.")
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {"config": str(config_path), "set": list(set_texts or ()), "run": identity}
+    write_text_atomic(file, json.dumps(saved, indent=2) + "\n")
+
+
+def _first_difference(old, new, path=""):
+    """``"optimizer.lr was 0.01, now 0.1"`` for the first field where two mappings differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                return _first_difference(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+    return f"{path or 'the run file'} was {json.dumps(old)}, now {json.dumps(new)}"
+
+
+def is_finished(suite, run):
+    return saved_epoch(run.folder) >= suite.epochs
+
+
+
+
+def status_of(suite, run, outcome=None):
+    """``done``, or how this attempt ended (``failed``, ``interrupted``), or ``pending`` if never started."""
+    if is_finished(suite, run):
+        return "done"
+    if outcome is None:
+        return "interrupted" if saved_epoch(run.folder) else "pending"
+    return "failed" if outcome.status == "done" else outcome.status  # exit 0 short of its epochs is no success
+
+
+def result_of(suite, run, outcome=None):
+    """The results.csv row of a run; a failed run's message comes from ``outcome``."""
+    from .suite_report import run_result
+
+    status = status_of(suite, run, outcome)
+    message = (outcome.message or "stopped before its last epoch") if status == "failed" and outcome else ""
+    return run_result(run, status, saved_epoch(run.folder), message)
+
+
+def run_suite(suite, jobs, view_for):
+    """Train every unfinished run, ``jobs`` at a time, then write the suite's files.
+
+    ``view_for(progress)`` gives the view to report to. Returns (results, summary,
+    baselines); on Ctrl-C the files are written with what is done and
+    ``Interrupted`` is raised.
+    """
+    from .suite_report import load_baselines, summarize, write_outputs
+    from .suite_view import Progress
+    from .suite_workers import TrainProcesses, run_locally
+
+    baselines = load_baselines()
+    finished = [(run, result_of(suite, run)) for run in suite.runs if is_finished(suite, run)]
+    pending = [run for run in suite.runs if not is_finished(suite, run)]
+    view, outcomes = view_for(Progress(suite.runs, jobs, finished)), {}
+
+    def done(run, outcome):
+        outcomes[run] = outcome
+        view.finished(run, result_of(suite, run, outcome))
+
+    def write():
+        results = [result_of(suite, run, outcomes.get(run)) for run in suite.runs]
+        summary = summarize(results, sorted({run.task for run in suite.runs}), suite.select_by, baselines)
+        write_outputs(suite.folder, results, summary, baselines, suite.select_by)
+        return results, summary, baselines
+
+    try:
+        with view:
+            run_locally(pending, TrainProcesses(suite), jobs, view.started, done)
+    except KeyboardInterrupt:
+        write()
+        raise Interrupted("interrupted: finished runs are kept, and each stopped run keeps its last complete epoch.",
+                          hint="Run the same command again to continue where it stopped.") from None
+    return write()
