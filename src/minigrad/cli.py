@@ -5,6 +5,8 @@ back. Errors a user can fix (``MinigradError``) become one message and a
 non-zero exit code at the single boundary in ``_run``.
 """
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -148,24 +150,37 @@ def predict(
     question: Annotated[Optional[str], typer.Option(help="The question, e.g. 'where is mary?'.")] = None,
     run: Annotated[Path, typer.Option(help="The run folder to load.")] = Path("runs/latest"),
     top_k: Annotated[int, typer.Option(min=1, help="How many candidates to list.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as one JSON object.")] = False,
 ):
     """Predict the next word of --context, or the answer to --question about --story."""
     from .predict import Predictor
-    from .report import predictions_table
+    from .report import attention_table, predictions_table
 
     def action():
         predictor = Predictor.load(run)
         if context is not None:
-            return "next word", predictor.next_word(context, top_k)
+            return "next word", predictor.next_word(context, top_k), None
         if question is None:
             raise MinigradError("nothing to predict.", hint="Pass --context \"mary moved to the\", "
                                 "or --story \"...\" --question \"where is mary?\".")
-        return "answer", predictor.answer(_story_text(story, story_file), question, top_k)
+        text = _story_text(story, story_file)
+        if predictor.mode == "memory":  # a memory network also shows where each hop looked
+            reading = predictor.read_memory(text, question, top_k)
+            return "answer", reading.candidates, reading
+        return "answer", predictor.answer(text, question, top_k), None
 
-    what, pairs = _run(action)
+    what, pairs, reading = _run(action)
     word, prob = pairs[0]
+    if as_json:
+        found = {"answer": word, "p": prob, "candidates": [list(pair) for pair in pairs]}
+        if reading is not None:
+            found["attention"] = reading.attention
+        typer.echo(json.dumps(found))
+        return
     console.print(f"{what}: [bold]{word}[/] (p={prob:.3f})", highlight=False)
     console.print(predictions_table(pairs, "candidates"))
+    if reading is not None:
+        console.print(attention_table(reading.statements, reading.attention))
 
 
 def _story_text(story, story_file):
@@ -175,6 +190,38 @@ def _story_text(story, story_file):
         return story_file.read_text(encoding="utf-8")
     except OSError as exc:
         raise MinigradError(f"cannot read --story-file {story_file}: {exc.strerror}.") from None
+
+
+@app.command("suite")
+def suite_command(
+    config: Annotated[str, typer.Argument(help="The run file or bundled config's name, as train takes it.")],
+    tasks: Annotated[str, typer.Option(help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
+    seeds: Annotated[int, typer.Option(help="Train seeds 0..N-1 of each task.")] = 1,
+    jobs: Annotated[Optional[int], typer.Option(min=1, help="Runs at once (default: the number of cores).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="The suite folder (default: suites/<config name>).")] = None,
+    set_fields: SetOption = None,
+):
+    """Train a run file on many bAbI tasks and seeds; summarize beside the published results."""
+    from . import suite
+    from .report import suite_summary_table
+    from .suite_report import PASS_LIMIT, SELECTION, table
+    from .suite_view import LineView, LiveView
+
+    setup = _run(lambda: suite.prepare(config, set_fields, suite.parse_tasks(tasks), seeds, out))
+    workers = jobs or len(os.sched_getaffinity(0))
+    left = sum(not suite.is_finished(setup, run) for run in setup.runs)
+    console.print(f"suite folder: {setup.folder}; {len(setup.runs) - left} of {len(setup.runs)} runs finished, "
+                  f"{left} to train, {workers} at a time.", markup=False, highlight=False)
+    console.print(f"Each task reports {SELECTION[setup.select_by]}.", markup=False, highlight=False)
+    title = f"{setup.config.name}: {len(setup.runs)} runs"
+
+    def view_for(progress):
+        return LiveView(console, progress, title) if console.is_terminal else LineView(console, progress)
+
+    _, summary, baselines = _run(lambda: suite.run_suite(setup, workers, view_for))
+    header, rows = table(summary, baselines)
+    console.print(suite_summary_table(f"test error (%), pass <= {PASS_LIMIT:g}%", header, rows, PASS_LIMIT))
+    console.print(f"written: {setup.folder / 'results.csv'}, summary.csv, summary.md", markup=False, highlight=False)
 
 
 @app.command("configs")
@@ -188,6 +235,56 @@ def list_configs():
         console.print(f"{c.name:<{width}}  {c.description}", markup=False, highlight=False)
     console.print(f"\nTrain one with: minigrad train NAME. To change one, copy it from "
                   f"{bundled.folder('configs')} and edit it, or use --set.", markup=False, highlight=False)
+
+
+@app.command()
+def graph(
+    config: Annotated[Optional[str], typer.Argument(help="A run file (or a bundled one's name) to build the model from.")] = None,
+    run: Annotated[Optional[Path], typer.Option(help="Build it from this run folder, with its weights.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="tree (the terminal), dot, svg or png.")] = "tree",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The file for dot, svg or png.")] = None,
+    group: Annotated[bool, typer.Option(help="Draw a run of ops repeated back to back once, as × n.")] = True,
+    set_fields: SetOption = None,
+):
+    """Show the graph of one training step, from the loss down to the parameters, with gradient norms."""
+    from . import graph_run
+    from .overrides import parse_settings
+
+    shown, written = _run(lambda: graph_run.draw(config, run, parse_settings(set_fields), fmt, output, group))
+    if written is not None:
+        console.print(f"wrote {written}", markup=False, highlight=False)
+    elif fmt == "dot":
+        typer.echo(shown, nl=False)  # plain text for a pipe, never wrapped or styled
+    else:
+        console.print(shown, highlight=False)
+
+
+@app.command()
+def plot(
+    folders: Annotated[list[Path], typer.Argument(help="Run folders to overlay, or one suite folder.")],
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", help="The image (default curves.png; errors.png for a suite).")] = None,
+):
+    """Plot loss and accuracy per epoch of runs, or a suite's test error per task against published ones."""
+    from . import plot as plotting
+
+    _, written = _run(lambda: plotting.plot(folders, output))
+    console.print(f"wrote {written}", markup=False, highlight=False)
+
+
+@app.command("runs")
+def list_runs(
+    folder: Annotated[Path, typer.Argument(help="Where to look: run folders and suite folders below it.")] = Path("runs"),
+):
+    """List the runs under a folder, newest first: model, task, epochs, best test accuracy, time, status."""
+    from . import run_list
+    from .report import runs_table
+
+    found = _run(lambda: run_list.list_runs(folder))
+    if not found:
+        console.print(f"no run folders under {folder}", markup=False, highlight=False)
+        return
+    console.print(runs_table(f"runs under {folder}", found))
 
 
 def main():

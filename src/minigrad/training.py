@@ -5,6 +5,7 @@
 tables while tests simply collect the numbers.
 """
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -170,6 +171,7 @@ def train_epoch(session, epoch, on_batch=None):
         loss = scores.cross_entropy(targets, ignore_index=ignore)
         value = loss.item()
         if not (math.isfinite(value) and (bound is None or value <= bound)):
+            _mark_diverged(session, epoch, i + 1)
             raise _diverged(session, value, epoch, i + 1)
         n, r = _counts(scores, targets, ignore)
         (loss * n if summed else loss).backward()  # the sum over the batch is n times its mean
@@ -206,6 +208,16 @@ def _diverged(session, value, epoch, batch):
     else:
         what = f"the loss became {value} at epoch {epoch}, batch {batch}; training stopped."
     return TrainingDiverged(what, hint=f"{_what_is_kept(session)} {change}.")
+
+
+def _mark_diverged(session, epoch, batch):
+    """Say in state.json that the run stopped on a diverging loss, for ``minigrad runs``.
+
+    The epoch it names stays the one the checkpoint holds (0 if none); a
+    resumed run's next save writes the state afresh, without the mark.
+    """
+    state = {"epoch": _saved_epoch(session), "diverged": {"epoch": epoch, "batch": batch}}
+    runs.write_text_atomic(session.run_dir / "state.json", json.dumps(state))
 
 
 def _what_is_kept(session):
