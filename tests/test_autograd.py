@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import minigrad
-from minigrad import Tensor, errors
-from minigrad.autograd import RELEASED
+from minigrad import Tensor, errors, ops
+from minigrad.autograd import RELEASED, BackwardShapeError, Function, unbroadcast
 
 # ---- the lesson's worked examples ---------------------------------------------------
 
@@ -365,11 +365,27 @@ def test_branch_not_reaching_a_leaf_is_skipped():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 6.0])
 
 
-def test_diamond_graph_visits_each_node_once():
+def test_diamond_graph_visits_each_node_once(monkeypatch):
+    # y feeds two ops, so a walk that passes each gradient on as soon as it
+    # arrives runs y's backward once per consumer, each time with part of the
+    # gradient, and still ends with the right sum. Count the backward calls of
+    # each op instead of trusting the result.
+    calls = {}
+    for op in (ops.Mul, ops.Add):
+        original = op.backward
+
+        def counted(self, gy, original=original):
+            calls[id(self)] = calls.get(id(self), 0) + 1
+            return original(self, gy)
+
+        monkeypatch.setattr(op, "backward", counted)
     x = Tensor([2.0], requires_grad=True)
     y = x * x  # 4
-    out = y * y + y  # x^4 + x^2
-    out.backward()
+    square = y * y
+    total = square + y  # x^4 + x^2
+    nodes = {id(y._ctx): "x*x", id(square._ctx): "y*y", id(total._ctx): "y*y + y"}
+    total.backward()
+    assert {nodes[key]: n for key, n in calls.items()} == {"x*x": 1, "y*y": 1, "y*y + y": 1}
     np.testing.assert_allclose(x.grad.numpy(), [4 * 8 + 2 * 2])
 
 
@@ -403,3 +419,67 @@ def test_nested_no_grad():
             pass
         assert not minigrad.is_grad_enabled()
     assert minigrad.is_grad_enabled()
+
+
+# ---- the engine's check of what a backward returns --------------------------------------------
+
+
+class _Returns(Function):
+    """An op whose backward returns whatever array the test chose."""
+
+    def forward(self, x, grad):
+        self.grad = grad
+        return x * 2
+
+    def backward(self, gy):
+        return (self.grad,)
+
+
+def test_backward_gradient_of_a_foreign_shape_is_an_error_naming_op_and_shapes():
+    # The same number of elements in another shape: the engine used to reshape it silently.
+    x = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    out = _Returns.apply(x, grad=np.ones((4, 2, 3)))
+    with pytest.raises(BackwardShapeError) as info:
+        out.sum().backward()
+    message = str(info.value)
+    assert "_Returns.backward" in message
+    assert "(4, 2, 3)" in message and "(2, 3, 4)" in message
+    assert x.grad is None
+
+
+@pytest.mark.parametrize("shape", [(6,), (2, 4), (3, 2), (2, 3, 1), ()], ids=str)
+def test_backward_gradient_that_does_not_broadcast_down_is_an_error(shape):
+    # (2, 3) broadcasts to none of these, so none is a broadcast to undo: (6,),
+    # (3, 2) and (2, 3, 1) even have the right number of elements to reshape.
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    out = _Returns.apply(x, grad=np.ones(shape))
+    with pytest.raises(BackwardShapeError, match=r"_Returns\.backward returned a gradient of shape"):
+        out.backward(np.ones((2, 3)))
+
+
+def test_backward_gradient_with_a_broadcast_shape_is_summed_down():
+    x = Tensor(np.ones((2, 1)), requires_grad=True)
+    grad = np.arange(12.0).reshape(2, 2, 3)  # (2, 1) broadcast to (2, 2, 3)
+    _Returns.apply(x, grad=grad).backward(np.ones((2, 1)))
+    np.testing.assert_array_equal(x.grad.numpy(), [[0 + 1 + 2 + 6 + 7 + 8], [3 + 4 + 5 + 9 + 10 + 11]])
+
+
+def test_backward_returning_too_few_gradients_is_an_error():
+    class OneGradForTwo(Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, gy):
+            return (gy,)
+
+    a, b = Tensor([1.0], requires_grad=True), Tensor([2.0], requires_grad=True)
+    with pytest.raises(BackwardShapeError, match="OneGradForTwo.backward returned 1 gradients for 2 inputs"):
+        OneGradForTwo.apply(a, b).backward()
+
+
+def test_unbroadcast_refuses_what_is_not_a_broadcast():
+    np.testing.assert_array_equal(unbroadcast(np.ones((4, 2, 3)), (2, 1)), np.full((2, 1), 12.0))
+    with pytest.raises(ValueError, match="cannot be summed down"):
+        unbroadcast(np.ones((3, 2)), (2, 3))
+    with pytest.raises(ValueError, match="cannot be summed down"):
+        unbroadcast(np.ones(3), (1, 3))

@@ -1,15 +1,21 @@
 """gradcheck itself, and every case of the registry through it."""
 
+import importlib
+import pkgutil
 import re
 
 import numpy as np
 import pytest
 
+import minigrad
 from minigrad import Tensor, ops
+from minigrad.autograd import Function
 from minigrad.gradcheck import (
     FULL_CHECK_LIMIT,
     GradcheckError,
+    case_ops,
     check_case,
+    check_leaves,
     gradcheck,
 )
 from minigrad.gradcheck import all_cases as registry
@@ -89,6 +95,15 @@ def test_wrong_backward_found_with_upstream_that_is_not_uniform(monkeypatch):
     assert not result.ok
 
 
+def test_nan_gradient_fails(monkeypatch):
+    # Before: NaN - numeric is NaN, and NaN > tolerance is False, so a NaN gradient passed.
+    monkeypatch.setattr(ops.Exp, "backward", lambda self, gy: (gy * np.nan,))
+    result = gradcheck(lambda x: x.exp(), [np.array([0.1, 0.2])], raise_exception=False)
+    assert not result.ok
+    assert _parse(result.message)["backprop"] == "nan"
+    assert np.isnan(result.max_abs_err)
+
+
 # ---- the random-direction mode ---------------------------------------------------------------
 
 
@@ -128,10 +143,55 @@ def test_small_input_beside_big_one_is_checked_elementwise(monkeypatch):
 CASES = registry()
 
 
-def test_every_public_op_has_a_case():
-    covered = {case.name for case in CASES}
-    missing = [name for name in ops.PUBLIC_OPS if name not in covered]
-    assert not missing, f"ops without a gradcheck case: {missing}"
+def _minigrad_functions():
+    """Every Function subclass defined in the minigrad package, after importing
+    all of its modules: private engine stand-ins (``_Released``), abstract
+    bases without a forward, and classes defined elsewhere (tests) left out."""
+    for module in pkgutil.walk_packages(minigrad.__path__, "minigrad."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    found, todo = set(), [Function]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if (cls is not Function and cls.__module__.startswith("minigrad.") and not cls.__name__.startswith("_")
+                and cls.forward is not Function.forward):
+            found.add(cls)
+    return found
+
+
+def _uncovered(cases):
+    covered = set().union(*(case_ops(case) for case in cases))
+    return sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in _minigrad_functions() - covered)
+
+
+def test_every_op_has_a_case():
+    # Which ops a case covers is read from its graph (the Function classes whose
+    # backward its check runs), so it cannot go stale the way a list of names can.
+    missing = _uncovered(CASES)
+    assert not missing, f"Function classes no gradcheck case runs the backward of: {missing}"
+
+
+def test_an_op_without_a_case_is_caught():
+    class Doubled(Function):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, gy):
+            return (2 * gy,)
+
+    Doubled.__module__ = "minigrad.ops.new_module"  # as if someone added it to the package
+    assert _uncovered(CASES) == ["minigrad.ops.new_module.test_an_op_without_a_case_is_caught.<locals>.Doubled"]
+    # Classes defined in tests themselves are not ops of the package.
+    Doubled.__module__ = __name__
+    assert _uncovered(CASES) == []
+
+
+def test_case_ops_reads_the_ops_from_the_graph():
+    by_label = {f"{case.name}-{case.label}": case for case in CASES}
+    assert case_ops(by_label["tanh-(3,4)"]) == {ops.Tanh}
+    assert case_ops(by_label["linear-(5,3)x(3,4)+(4,)"]) == {ops.Linear}
+    assert case_ops(by_label["cast-float64 -> longdouble -> float64, 0-d into (3,)"]) == {ops.Cast, ops.Mul}
 
 
 def test_case_ids_are_unique():
@@ -170,3 +230,45 @@ def test_wrong_forward_fails_its_registry_case(monkeypatch):
 def test_check_case_reports_shapes():
     case = next(c for c in CASES if c.name == "add" and c.label == "(3,1)+(1,4)")
     assert check_case(case).shapes == "3x1 1x4"
+
+
+# ---- how tight the default tolerances are ----------------------------------------------------
+
+
+def _scaled_by(op, factor, monkeypatch):
+    """Make ``op``'s backward return every gradient multiplied by ``factor``."""
+    original = op.backward
+
+    def scaled(self, gy):
+        return tuple(None if g is None else g * factor for g in original(self, gy))
+
+    monkeypatch.setattr(op, "backward", scaled)
+
+
+SLIGHTLY_WRONG = [
+    (ops.Tanh, "tanh", "(3,4)"),
+    (ops.MatMul, "matmul", "(2,3,4)@(4,5)"),
+    (ops.Sum, "sum", "dim=1 keepdim=False"),
+    (ops.Softmax, "softmax", "dim=-1"),
+    (ops.PowTensor, "pow", "tensor**tensor, (3,1)**(1,4)"),
+    (ops.LSTMLayer, "lstm_layer", "T=4 B=2 H=3"),
+]
+
+
+@pytest.mark.parametrize("op, name, label", SLIGHTLY_WRONG, ids=[n for _, n, _ in SLIGHTLY_WRONG])
+def test_a_backward_off_by_a_tenth_of_a_percent_fails(op, name, label, monkeypatch):
+    case = next(c for c in CASES if c.name == name and c.label == label)
+    assert check_case(case).result.ok
+    _scaled_by(op, 1.001, monkeypatch)
+    outcome = check_case(case)
+    assert not outcome.result.ok, f"a gradient 0.1% too large passed: {outcome.result.max_rel_err:.2g}"
+    match = _parse(outcome.result.message)
+    assert float(match["backprop"]) == pytest.approx(1.001 * float(match["numeric"]), rel=1e-4)
+
+
+def test_the_old_tolerances_let_a_tenth_of_a_percent_through(monkeypatch):
+    # What the tightening bought: with atol=1e-5, rtol=1e-3 the same error passed.
+    _scaled_by(ops.Tanh, 1.001, monkeypatch)
+    x = Tensor(np.linspace(-1, 1, 6), requires_grad=True)
+    assert check_leaves(lambda: x.tanh(), [x], ["x"], atol=1e-5, rtol=1e-3).ok
+    assert not check_leaves(lambda: x.tanh(), [x], ["x"]).ok

@@ -475,3 +475,221 @@ def test_embedding_gradient_both_ways(monkeypatch, limit):
     expected = np.zeros((7, 4))
     np.add.at(expected, ids.reshape(-1) % 7, upstream.reshape(-1, 4))
     np.testing.assert_allclose(weight.grad.numpy(), expected, rtol=1e-12)
+
+
+# ---- bugs found by running tinygrad's op tests against PyTorch ---------------------------------
+# Each test below failed before the fix it names; expected values are worked out by hand.
+
+
+def test_transpose_with_negative_axes_backpropagates_to_the_right_elements():
+    # (-1, 0, 1) is (2, 0, 1): y[k, i, j] = x[i, j, k], so grad_x[i, j, k] = g[k, i, j].
+    x = np.arange(8.0).reshape(2, 2, 2)  # x[i, j, k] = 4i + 2j + k
+    up = np.arange(8.0).reshape(2, 2, 2)
+    out, (g,) = grad_of(lambda t: t.transpose(-1, 0, 1), x, upstream=up)
+    np.testing.assert_array_equal(out, [[[0, 2], [4, 6]], [[1, 3], [5, 7]]])
+    np.testing.assert_array_equal(g, [[[0, 4], [1, 5]], [[2, 6], [3, 7]]])
+
+
+def test_transpose_with_negative_axes_on_a_non_cubic_tensor():
+    # Before: the identity was taken for the inverse and the (4, 2, 3) gradient reshaped to (2, 3, 4).
+    x = np.arange(24.0).reshape(2, 3, 4)
+    up = np.arange(24.0).reshape(4, 2, 3)
+    _, (g,) = grad_of(lambda t: t.transpose(-1, 0, -2), x, upstream=up)
+    assert g[0, 0, 1] == up[1, 0, 0] == 6.0
+    assert g[1, 2, 3] == up[3, 1, 2] == 23.0
+    np.testing.assert_array_equal(g, up.transpose(1, 2, 0))
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "max"])
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_reductions_of_a_0d_tensor_are_the_value(method, dim, keepdim):
+    # Before: dim % ndim divided by zero.
+    x = Tensor(np.array(3.5), requires_grad=True)
+    out = getattr(x, method)(dim, keepdim=keepdim)
+    assert out.shape == () and out.item() == 3.5
+    out.backward(np.array(-2.0))
+    assert x.grad.shape == () and x.grad.item() == -2.0
+
+
+def test_max_of_a_0d_tensor_inside_a_graph():
+    x = Tensor(np.array(2.0), requires_grad=True)
+    ((x * 3).max(0) * x).backward()  # d/dx 3x^2 = 6x
+    assert x.grad.item() == 12.0
+
+
+OUT_OF_RANGE = [
+    ("sum", lambda t: t.sum(2), 2),
+    ("sum", lambda t: t.sum((0, -3)), -3),
+    ("mean", lambda t: t.mean(-3, keepdim=True), -3),
+    ("max", lambda t: t.max(2), 2),
+    ("softmax", lambda t: t.softmax(2), 2),
+    ("log_softmax", lambda t: t.log_softmax(-3), -3),
+    ("transpose", lambda t: t.transpose(0, 2), 2),
+    ("transpose", lambda t: t.transpose(-3, 0), -3),
+    ("index_select", lambda t: t.index_select([0], dim=2), 2),
+    ("concat", lambda t: minigrad.concat([t, t], dim=2), 2),
+    ("concat", lambda t: minigrad.concat([t, t], dim=-3), -3),
+    ("stack", lambda t: minigrad.stack([t, t], dim=3), 3),
+    ("stack", lambda t: minigrad.stack([t, t], dim=-4), -4),
+    ("expand", lambda t: t.expand(3, 2), 3),
+]
+
+
+@pytest.mark.parametrize("op, call, dim", OUT_OF_RANGE, ids=[f"{o}-{d}" for o, _, d in OUT_OF_RANGE])
+def test_dim_out_of_range_names_the_dim_and_ndim(op, call, dim):
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(IndexError) as info:
+        call(t)
+    assert isinstance(info.value, minigrad.ops.DimError)
+    assert isinstance(info.value, minigrad.errors.MinigradError)
+    message = str(info.value)
+    assert message.startswith(f"{op}: dim {dim} is out of range") and "ndim 2" in message
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "max"])
+def test_dim_out_of_range_is_not_wrapped_silently(method):
+    # Before: dim 1 of a 1-D tensor was taken modulo 1, i.e. as dim 0.
+    t = Tensor([1.0, 5.0, 3.0])
+    with pytest.raises(minigrad.ops.DimError, match=f"{method}: dim 1 is out of range for a tensor of ndim 1"):
+        getattr(t, method)(1)
+    with pytest.raises(minigrad.ops.DimError, match="dim -2 is out of range"):
+        getattr(t, method)(-2)
+
+
+def test_dims_of_a_0d_tensor_are_0_and_minus_1_only():
+    t = Tensor(np.array(1.0))
+    with pytest.raises(minigrad.ops.DimError, match=r"sum: dim 1 is out of range for a tensor of ndim 0 \(expected a dim from -1 to 0\)"):
+        t.sum(1)
+    with pytest.raises(minigrad.ops.DimError, match="softmax: dim -2"):
+        t.softmax(-2)
+
+
+def test_repeated_dims_are_refused():
+    with pytest.raises(minigrad.ops.DimError, match=r"sum: dims \(1, -1\) name the same dim twice"):
+        Tensor(np.ones((2, 3))).sum((1, -1))
+    with pytest.raises(minigrad.ops.DimError, match=r"transpose: axes \(0, -2\) name the same dim twice"):
+        Tensor(np.ones((2, 3))).transpose(0, -2)
+    with pytest.raises(minigrad.ops.DimError, match="must name each of the tensor's dims once"):
+        Tensor(np.ones((2, 3, 4))).transpose(0, 1)
+
+
+def test_negative_dims_in_range_work_everywhere():
+    x = np.arange(6.0).reshape(2, 3)
+    t = Tensor(x)
+    np.testing.assert_array_equal(t.sum(-2).numpy(), [3.0, 5.0, 7.0])
+    np.testing.assert_array_equal(t.mean(-1, keepdim=True).numpy(), [[1.0], [4.0]])
+    np.testing.assert_array_equal(t.max(-2).numpy(), [3.0, 4.0, 5.0])
+    np.testing.assert_allclose(t.softmax(-2).numpy(), _softmax(x, 0))
+    np.testing.assert_allclose(t.log_softmax(-1).numpy(), np.log(_softmax(x, 1)))
+    np.testing.assert_array_equal(t.transpose(-1, -2).numpy(), x.T)
+    np.testing.assert_array_equal(t.index_select([2, 0], dim=-1).numpy(), [[2.0, 0.0], [5.0, 3.0]])
+    np.testing.assert_array_equal(minigrad.concat([t, t], dim=-1).numpy(), np.concatenate([x, x], 1))
+    np.testing.assert_array_equal(minigrad.stack([t, t], dim=-1).numpy(), np.stack([x, x], -1))
+    np.testing.assert_array_equal(minigrad.stack([t, t], dim=-3).numpy(), np.stack([x, x], 0))
+    np.testing.assert_array_equal(t.expand(-1, 2).numpy(), np.stack([x, x], -1))
+
+
+def test_index_select_along_dim_1_accumulates_repeats():
+    w = np.arange(6.0).reshape(2, 3)
+    up = np.array([[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]])  # (2, 2, 2): rows, then ids (2, 2)
+    out, (g,) = grad_of(lambda t: t.index_select(np.array([[2, 0], [2, 2]]), dim=1), w, upstream=up)
+    np.testing.assert_array_equal(out, [[[2.0, 0.0], [2.0, 2.0]], [[5.0, 3.0], [5.0, 5.0]]])
+    # column 0 was picked once, column 2 three times, column 1 never
+    np.testing.assert_array_equal(g, [[2.0, 0.0, 1 + 3 + 4], [6.0, 0.0, 5 + 7 + 8]])
+
+
+def test_index_select_with_no_ids_has_a_zero_gradient():
+    # Before: backward failed to reshape the empty gradient.
+    out, (g,) = grad_of(lambda t: t.index_select(np.array([], dtype=np.int64)), np.ones((4, 2)))
+    assert out.shape == (0, 2)
+    np.testing.assert_array_equal(g, np.zeros((4, 2)))
+
+
+def test_pow_with_exponent_0_is_1_with_gradient_0_also_at_0():
+    # Before: 0 * 0 ** -1 = 0 * inf gave a NaN gradient at x = 0.
+    out, (g,) = grad_of(lambda t: t**0, [0.0, 2.0, -3.0], upstream=np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(out, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.0])
+
+
+def test_pow_with_a_tensor_exponent_at_base_0_negative_and_positive():
+    # x ** p and its two gradients, worked out by hand:
+    #   df/dx = p x^(p-1) (0 where p = 0),  df/dp = x^p ln x (0 where x = 0 and p >= 0)
+    x = [0.0, -2.0, 2.0, 0.0, 4.0]
+    p = [2.0, 3.0, 0.5, 0.0, -1.0]
+    out, (gx, gp) = grad_of(lambda a, b: a**b, x, p)
+    np.testing.assert_allclose(out, [0.0, -8.0, 1.4142135623730951, 1.0, 0.25], rtol=1e-15)
+    np.testing.assert_allclose(gx, [0.0, 12.0, 0.3535533905932738, 0.0, -0.0625], rtol=1e-15)
+    # At -2 the exponent's derivative does not exist in the reals: NaN, as in PyTorch.
+    np.testing.assert_allclose(gp, [0.0, np.nan, 0.9802581434685472, 0.0, 0.34657359027997264], rtol=1e-15)
+
+
+def test_pow_with_a_tensor_exponent_at_infinity():
+    out, (gx, gp) = grad_of(lambda a, b: a**b, [np.inf, np.inf], [2.0, -1.0])
+    np.testing.assert_array_equal(out, [np.inf, 0.0])
+    np.testing.assert_array_equal(gx, [np.inf, 0.0])  # 2 inf^1, and -1 inf^-2 = -0
+    np.testing.assert_array_equal(gp, [np.inf, np.nan])  # inf ln inf, and 0 ln inf = 0 inf
+
+
+def test_scalar_to_a_tensor_power_at_bases_0_and_negative():
+    # Before: base ** t was exp(t ln base), NaN for any base <= 0.
+    out, (g,) = grad_of(lambda t: 0.0**t, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(out, [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.0])
+    out, (g,) = grad_of(lambda t: (-2.0) ** t, [2.0, 3.0])
+    np.testing.assert_array_equal(out, [4.0, -8.0])
+    assert np.isnan(g).all()  # ln(-2)
+    out, (g,) = grad_of(lambda t: 2.0**t, [0.0, 3.0])
+    np.testing.assert_allclose(g, [np.log(2.0), 8 * np.log(2.0)], rtol=1e-15)
+
+
+def test_pow_base_gradient_is_finite_where_the_derivative_is():
+    # Before: x ** p went through exp(p ln x), whose base gradient is NaN at x <= 0.
+    out, (gx, _) = grad_of(lambda a, b: a**b, [0.0, -2.0, -0.5], [0.0, 2.0, 3.0])
+    np.testing.assert_array_equal(out, [1.0, 4.0, -0.125])
+    np.testing.assert_array_equal(gx, [0.0, -4.0, 0.75])
+
+
+def test_relu_of_minus_infinity_is_0():
+    # Before: -inf * (x > 0) = -inf * 0 = NaN.
+    out, (g,) = grad_of(lambda t: t.relu(), [-np.inf, np.inf, -1.0], upstream=np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(out, [0.0, np.inf, 0.0])
+    np.testing.assert_array_equal(g, [0.0, 2.0, 0.0])
+
+
+def test_linear_with_a_row_bias():
+    # Before: backward reshaped the (4,) bias gradient into (1, 4) and failed.
+    x, w, b = np.ones((5, 3)), np.ones((3, 4)), np.zeros((1, 4))
+    up = np.arange(20.0).reshape(5, 4)
+    _, (_, _, gb) = grad_of(lambda a, c, d: minigrad.functional.linear(a, c, d), x, w, b, upstream=up)
+    np.testing.assert_array_equal(gb, [[40.0, 45.0, 50.0, 55.0]])
+
+
+def test_cross_entropy_refuses_targets_outside_the_classes():
+    # Before: -1 silently meant the last class, and too few targets used only the first rows.
+    logits = Tensor(np.zeros((3, 4)), requires_grad=True)
+    with pytest.raises(IndexError, match="cross_entropy: target -1 is out of range for 4 classes"):
+        logits.cross_entropy([0, -1, 2])
+    with pytest.raises(IndexError, match="target 4 is out of range"):
+        logits.cross_entropy([0, 4, 2])
+    with pytest.raises(ValueError, match=r"3 rows of logits \(3, 4\) but 2 targets \(2,\)"):
+        logits.cross_entropy([0, 1])
+    # An ignored target may be anything.
+    assert logits.cross_entropy([0, -100, 2], ignore_index=-100).item() == pytest.approx(np.log(4.0))
+
+
+def test_mse_of_nothing_is_nan_not_a_crash():
+    # Before: 2 / size raised ZeroDivisionError.
+    out, (g, _) = grad_of(lambda p, t: p.mse(t), np.zeros((0, 3)), np.zeros((0, 3)))
+    assert np.isnan(out)
+    assert g.shape == (0, 3)
+    assert Tensor(np.zeros((0, 3))).mse(Tensor(np.zeros((0, 3))), reduction="sum").item() == 0.0
+
+
+def test_softmax_of_empty_and_0d_tensors():
+    assert Tensor(np.zeros((0, 3))).softmax(0).shape == (0, 3)
+    out, (g,) = grad_of(lambda t: t.softmax(), np.array(5.0), upstream=np.array(3.0))
+    assert out == 1.0 and g == 0.0
+    out, (g,) = grad_of(lambda t: t.log_softmax(0), np.array(5.0), upstream=np.array(3.0))
+    assert out == 0.0 and g == 0.0

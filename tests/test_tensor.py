@@ -105,6 +105,99 @@ def test_int_operands_combine_as_int():
     assert not out.requires_grad
 
 
+# Integer tensors meeting floats: PyTorch's results, which the bug report found
+# truncated to integers before (Tensor([1, 2, 3]) * 0.5 was [0, 1, 1]).
+INT_WITH_FLOAT = [
+    ("t * 0.5", lambda t: t * 0.5, [0.5, 1.0, 1.5]),
+    ("0.5 * t", lambda t: 0.5 * t, [0.5, 1.0, 1.5]),
+    ("t + 1.5", lambda t: t + 1.5, [2.5, 3.5, 4.5]),
+    ("1.5 + t", lambda t: 1.5 + t, [2.5, 3.5, 4.5]),
+    ("t - 0.5", lambda t: t - 0.5, [0.5, 1.5, 2.5]),
+    ("0.5 - t", lambda t: 0.5 - t, [-0.5, -1.5, -2.5]),
+    ("t / 2", lambda t: t / 2, [0.5, 1.0, 1.5]),
+    ("3 / t", lambda t: 3 / t, [3.0, 1.5, 1.0]),
+    ("t / t", lambda t: t / Tensor([2, 4, 4]), [0.5, 0.5, 0.75]),
+    ("t ** 0.5", lambda t: t**0.5, [1.0, 2**0.5, 3**0.5]),
+    ("0.5 ** t", lambda t: 0.5**t, [0.5, 0.25, 0.125]),
+    ("t.exp()", lambda t: t.exp(), np.exp([1.0, 2.0, 3.0])),
+    ("t.mean()", lambda t: t.mean(), 2.0),
+]
+
+
+@pytest.mark.parametrize("expr, fn, expected", INT_WITH_FLOAT, ids=[c[0] for c in INT_WITH_FLOAT])
+def test_int_tensor_with_floats_gives_float32(expr, fn, expected):
+    out = fn(Tensor([1, 2, 3]))
+    assert out.dtype == np.float32, expr
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-7)
+
+
+PROMOTED = [  # each of these came out in another dtype (and for bools, other values) before
+    ("2 ** int", lambda: 2 ** Tensor([2, 3]), np.int64, [4, 8]),
+    ("bool + int", lambda: Tensor(np.array([True, False])) + 1, np.int64, [2, 1]),
+    ("bool * 0.5", lambda: Tensor(np.array([True, False])) * 0.5, np.float32, [0.5, 0.0]),
+    ("int32 + 0-d int64", lambda: Tensor(np.array([1, 2], np.int32)) + Tensor(np.array(3)), np.int32, [4, 5]),
+    ("float32 + 0-d float64", lambda: Tensor(np.ones(2, np.float32)) + Tensor(np.array(0.5)), np.float32,
+     [1.5, 1.5]),
+]
+UNCHANGED = [  # right before, and still
+    ("int + int", lambda: Tensor([1, 2]) + 3, np.int64, [4, 5]),
+    ("int ** int", lambda: Tensor([2, 3]) ** 2, np.int64, [4, 9]),
+    ("int32 + int64", lambda: Tensor(np.array([1, 2], np.int32)) + Tensor(np.array([3, 4])), np.int64, [4, 6]),
+    ("int64 * float32", lambda: Tensor(np.array([1, 2])) * Tensor(np.array([0.5, 0.5], np.float32)),
+     np.float32, [0.5, 1.0]),
+    ("int64 + 0-d float64", lambda: Tensor(np.array([1, 2])) + Tensor(np.array(0.5)), np.float64, [1.5, 2.5]),
+    ("float32 + float64", lambda: Tensor(np.ones(2, np.float32)) + Tensor(np.array([0.5, 0.5])), np.float64,
+     [1.5, 1.5]),
+]
+
+
+@pytest.mark.parametrize("expr, fn, dtype, expected", PROMOTED, ids=[c[0] for c in PROMOTED])
+def test_mixed_operands_follow_pytorch_promotion(expr, fn, dtype, expected):
+    out = fn()
+    assert out.dtype == dtype, expr
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
+@pytest.mark.parametrize("expr, fn, dtype, expected", UNCHANGED, ids=[c[0] for c in UNCHANGED])
+def test_promotion_that_was_already_right_stays_right(expr, fn, dtype, expected):
+    out = fn()
+    assert out.dtype == dtype, expr
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_a_cast_operand_keeps_its_gradient():
+    # float32 beside a 0-d float64 parameter stays float32, and the 0-d one still gets its gradient.
+    x = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    s = Tensor(np.array(3.0), requires_grad=True)
+    out = x * s
+    assert out.dtype == np.float32
+    out.backward(np.array([1.0, 10.0], np.float32))
+    assert s.grad.dtype == np.float64 and s.grad.item() == 21.0
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 30.0])
+
+
+@pytest.mark.parametrize(
+    "fn", [lambda t: t - True, lambda t: True - t, lambda t: t - Tensor(np.array([True, False, True]))],
+    ids=["t - True", "True - t", "t - bool tensor"],
+)
+def test_subtracting_bools_is_refused(fn):
+    with pytest.raises(TypeError, match="not defined for bool"):
+        fn(Tensor([1.0, 2.0, 3.0]))
+
+
+def test_concat_and_stack_promote_mixed_dtypes():
+    a = Tensor(np.array([[1, 2]]))
+    b = Tensor(np.array([[0.5, 1.5]], np.float32), requires_grad=True)
+    joined = minigrad.concat([a, b])
+    assert joined.dtype == np.float32
+    np.testing.assert_array_equal(joined.numpy(), [[1.0, 2.0], [0.5, 1.5]])
+    stacked = minigrad.stack([b, Tensor(np.array([[2.0, 3.0]]))])
+    assert stacked.dtype == np.float64
+    stacked.backward(np.array([[[1.0, 2.0]], [[3.0, 4.0]]]))
+    assert b.grad.dtype == np.float32
+    np.testing.assert_array_equal(b.grad.numpy(), [[1.0, 2.0]])
+
+
 # ---- description and conversion --------------------------------------------------
 
 
@@ -167,6 +260,15 @@ def test_to_cpu_is_a_no_op():
 def test_astype_keeps_requires_grad():
     t = Tensor([1.0, 2.0], requires_grad=True).astype(np.float64)
     assert t.dtype == np.float64 and t.requires_grad
+
+
+def test_astype_is_differentiable():
+    # Before: astype made a new leaf, and the original never saw a gradient.
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x.astype(np.float64) * 3).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    assert not x.astype(np.int64).requires_grad
 
 
 def test_repr_mentions_requires_grad():

@@ -53,7 +53,9 @@ class Function:
     gradient, so a backward can skip work nobody asked for.
 
     Gradients may come back with a broadcast shape; the engine sums them down
-    to each input's shape in one place (``unbroadcast``), so ops never do.
+    to each input's shape in one place (``unbroadcast``), so ops never do. Any
+    other shape is a bug in the op, and backward raises BackwardShapeError
+    naming it rather than reshaping the gradient.
     """
 
     parents = ()
@@ -94,13 +96,42 @@ class _Released(Function):
 RELEASED = _Released()
 
 
+class BackwardShapeError(RuntimeError):
+    """An op's backward returned a gradient that does not fit its input: a bug
+    in that op, reported instead of being reshaped into a wrong answer."""
+
+
+def broadcasts_to(shape, target):
+    """True when numpy broadcasting takes ``shape`` to ``target`` exactly."""
+    leading = len(target) - len(shape)
+    return leading >= 0 and all(n == 1 or n == target[i + leading] for i, n in enumerate(shape))
+
+
 def unbroadcast(grad, shape):
-    """Sum ``grad`` down to ``shape``, undoing numpy broadcasting."""
+    """Sum ``grad`` down to ``shape``, undoing numpy broadcasting.
+
+    ``shape`` must broadcast to ``grad.shape``; anything else is not a
+    broadcast to undo, and raises ValueError rather than being reshaped.
+    """
     if grad.shape == shape:
         return grad
+    if not broadcasts_to(shape, grad.shape):
+        raise ValueError(f"a gradient of shape {grad.shape} cannot be summed down to shape {shape}")
     leading = grad.ndim - len(shape)
     stretched = tuple(i + leading for i, n in enumerate(shape) if n == 1 and grad.shape[i + leading] != 1)
     return grad.sum(axis=tuple(range(leading)) + stretched, keepdims=False).reshape(shape)
+
+
+def _fit(ctx, grads, grad, shape):
+    """``grad`` (one of ``grads``, from ``ctx.backward``) summed down to its
+    input's ``shape`` if the op returned it broadcast; any other shape is the op's bug."""
+    if not broadcasts_to(shape, grad.shape):
+        index = next(i for i, g in enumerate(grads) if g is grad and ctx.parents[i].data.shape == shape)
+        raise BackwardShapeError(
+            f"{type(ctx).__name__}.backward returned a gradient of shape {tuple(grad.shape)} for input {index}, "
+            f"which has shape {tuple(shape)}: not that shape, nor one it broadcasts to."
+        )
+    return unbroadcast(grad, shape)
 
 
 def _accumulate_leaf(leaf, grad):
@@ -126,11 +157,16 @@ def backward(root, grad, retain_graph=False):
         ctx = node._ctx
         if not retain_graph:
             node._ctx = RELEASED
-        for parent, input_grad in zip(ctx.parents, ctx.backward(pending.pop(id(node)))):
+        grads = ctx.backward(pending.pop(id(node)))
+        if len(grads) != len(ctx.parents):
+            raise BackwardShapeError(
+                f"{type(ctx).__name__}.backward returned {len(grads)} gradients for {len(ctx.parents)} inputs."
+            )
+        for parent, input_grad in zip(ctx.parents, grads):
             if input_grad is None or not parent.requires_grad:
                 continue
-            if input_grad.shape != parent.data.shape:
-                input_grad = unbroadcast(input_grad, parent.data.shape)
+            if input_grad.shape != parent.data.shape:  # the only shape check on the hot path
+                input_grad = _fit(ctx, grads, input_grad, parent.data.shape)
             if parent._ctx is None:
                 _accumulate_leaf(parent, input_grad)
                 continue

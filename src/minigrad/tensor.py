@@ -125,7 +125,11 @@ class Tensor:
         return Tensor(to_device(self.data, device), requires_grad=self.requires_grad)
 
     def astype(self, dtype) -> "Tensor":
-        return Tensor(self.data.astype(dtype), requires_grad=self.requires_grad)
+        """A copy converted to ``dtype``; differentiable when both dtypes are floats."""
+        dtype = np.dtype(dtype)
+        if self.requires_grad and _is_float(dtype):
+            return ops.Cast.apply(self, dtype=dtype)
+        return Tensor._from_op(self.data.astype(dtype), None)
 
     # ---- autograd ------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):
@@ -158,10 +162,10 @@ class Tensor:
         return ops.Add.apply(*_pair(other, self))
 
     def __sub__(self, other):
-        return ops.Sub.apply(*_pair(self, other))
+        return ops.Sub.apply(*_pair(self, other, "sub"))
 
     def __rsub__(self, other):  # other - self
-        return ops.Sub.apply(*_pair(other, self))
+        return ops.Sub.apply(*_pair(other, self, "sub"))
 
     def __mul__(self, other):
         return ops.Mul.apply(*_pair(self, other))
@@ -170,21 +174,30 @@ class Tensor:
         return ops.Mul.apply(*_pair(other, self))
 
     def __truediv__(self, other):
-        return ops.Div.apply(*_pair(self, other))
+        return ops.Div.apply(*_true_division(*_pair(self, other)))
 
     def __rtruediv__(self, other):  # other / self
-        return ops.Div.apply(*_pair(other, self))
+        return ops.Div.apply(*_true_division(*_pair(other, self)))
 
     def __neg__(self):
         return ops.Neg.apply(self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            return (exponent * self.log()).exp()
-        return ops.Pow.apply(self, exponent=exponent)
+        if type(exponent) in (int, float) and self.data.dtype.kind == "f":  # the common case, first
+            return ops.Pow.apply(self, exponent=exponent)
+        if self.data.dtype.kind == "b" and isinstance(exponent, (bool, np.bool_)):
+            # PyTorch's one power of a bool tensor: x ** True is x, x ** False is all True.
+            xp = get_array_module(self.data)
+            return Tensor._from_op(self.data.copy() if exponent else xp.ones_like(self.data), None)
+        if isinstance(exponent, numbers.Real) and not isinstance(exponent, (bool, np.bool_)):
+            if isinstance(exponent, np.generic):
+                exponent = exponent.item()  # a Python number, so float32 ** it stays float32
+            dtype = _scalar_dtype(exponent, self.data.dtype)  # int tensor ** 0.5 is float32
+            return ops.Pow.apply(self if dtype == self.data.dtype else _cast(self, dtype), exponent=exponent)
+        return _power(*_pair(self, exponent))
 
-    def __rpow__(self, base):  # base ** self, for a constant base > 0
-        return (self * float(np.log(base))).exp()
+    def __rpow__(self, base):  # base ** self
+        return _power(*_pair(base, self))
 
     def __matmul__(self, other):
         return ops.MatMul.apply(*_pair(self, other))
@@ -226,41 +239,50 @@ class Tensor:
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=_raw_index(index))
 
-    def index_select(self, indices):
-        """Rows of this tensor picked by integer ``indices`` (an embedding lookup)."""
-        return ops.IndexSelect.apply(self, indices=_raw_index(indices))
+    def index_select(self, indices, *, dim=0):
+        """Rows of this tensor picked by integer ``indices`` (an embedding lookup),
+        or slices along ``dim``; the result has ``indices``' shape in place of that dim."""
+        indices = _raw_index(indices)
+        if not hasattr(indices, "dtype"):
+            indices = np.asarray(indices)
+        return ops.IndexSelect.apply(self, indices=indices, dim=dim)
 
     # ---- reductions ----------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
         return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+        """The mean over ``dim``; of an integer tensor, as float32 (PyTorch refuses those)."""
+        return ops.Mean.apply(_floating(self), dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
         return ops.Max.apply(self, dim=dim, keepdim=keepdim)
 
     # ---- elementwise functions -------------------------------------------------
+    # The float functions take an integer or bool tensor as float32, as PyTorch does.
     def exp(self):
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(_floating(self))
 
     def log(self):
-        return ops.Log.apply(self)
+        return ops.Log.apply(_floating(self))
 
     def tanh(self):
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(_floating(self))
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(_floating(self))
 
     def relu(self):
+        if self.data.dtype.kind == "b":
+            raise TypeError("relu is not defined for bool tensors")
         return ops.ReLU.apply(self)
 
     def softmax(self, dim=-1):
-        return ops.Softmax.apply(self, dim=dim)
+        """Softmax along ``dim``; of an integer tensor, as float32 (PyTorch refuses those)."""
+        return ops.Softmax.apply(_floating(self), dim=dim)
 
     def log_softmax(self, dim=-1):
-        return ops.LogSoftmax.apply(self, dim=dim)
+        return ops.LogSoftmax.apply(_floating(self), dim=dim)
 
     # ---- losses ----------------------------------------------------------------
     def cross_entropy(self, targets, ignore_index=None):
@@ -272,34 +294,131 @@ class Tensor:
         return ops.MSE.apply(*_pair(self, target), reduction=reduction)
 
 
+# ---- dtypes of mixed operands: PyTorch's type promotion --------------------------------
+#
+# Each dtype has a category, bool < integer < float. Two tensors of one
+# category take the larger dtype (int32 and int64 give int64); of different
+# categories, the higher one's dtype, so float32 meeting int64 stays float32
+# (numpy would say float64). A Python number takes the tensor's dtype unless it
+# is of a higher category, then that category's default: int tensor * 0.5 is
+# float32, bool tensor + 1 is int64. A 0-d tensor beside a dimensioned one
+# behaves the same way: it decides the dtype only when its category is higher.
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _category(dtype):
+    return _CATEGORY.get(dtype.kind, 3)  # 3: complex, above everything
+
+
+def _scalar_dtype(value, dtype):
+    """The dtype a Python number takes beside a tensor of ``dtype``."""
+    if isinstance(value, (bool, np.bool_)):
+        return dtype
+    if isinstance(value, numbers.Integral):
+        return dtype if _category(dtype) >= 1 else np.dtype(np.int64)
+    if isinstance(value, numbers.Real):
+        return dtype if _category(dtype) >= 2 else np.dtype(DEFAULT_FLOAT)
+    return np.result_type(dtype, value)
+
+
+def _promote_types(a, b):
+    """PyTorch's promote_types for two dtypes, ignoring which tensor is 0-d."""
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _result_dtype(a, b):
+    """The dtype of a binary op on arrays ``a`` and ``b`` (PyTorch's rule)."""
+    if (a.ndim == 0) == (b.ndim == 0):
+        return _promote_types(a.dtype, b.dtype)
+    dim, zero = (a.dtype, b.dtype) if b.ndim == 0 else (b.dtype, a.dtype)
+    if _category(zero) > _category(dim):
+        return _promote_types(dim, zero)
+    return dim
+
+
+def _cast(t, dtype):
+    """``t`` as ``dtype``: through the graph when it needs a gradient, else a constant."""
+    if t.requires_grad and _is_float(dtype):
+        return ops.Cast.apply(t, dtype=dtype)
+    return Tensor._from_op(t.data.astype(dtype), None)
+
+
+def _floating(t):
+    """``t`` itself when it holds floats, else its values as float32 (integers never need a gradient)."""
+    if t.data.dtype.kind in "fc":
+        return t
+    return Tensor._from_op(t.data.astype(DEFAULT_FLOAT), None)
+
+
 def _constant(value, like):
-    """Wrap a number or array as a non-differentiable Tensor matching ``like``."""
+    """Wrap a number or array as a non-differentiable Tensor to combine with ``like``."""
     xp = get_array_module(like.data)
     if isinstance(value, numbers.Number):
-        return Tensor._from_op(xp.asarray(value, dtype=like.data.dtype), None)
+        if type(value) in (float, int) and like.data.dtype.kind == "f":  # the common case, first
+            return Tensor._from_op(xp.asarray(value, dtype=like.data.dtype), None)
+        return Tensor._from_op(xp.asarray(value, dtype=_scalar_dtype(value, like.data.dtype)), None)
     value = xp.asarray(value)
     if _is_float(value.dtype) and _is_float(like.data.dtype):
         value = value.astype(like.data.dtype, copy=False)  # a constant follows the tensor's precision
     return Tensor._from_op(value, None)
 
 
-def _pair(a, b):
-    """Two operands of a binary op as Tensors of one floating dtype.
+def _pair(a, b, op=None):
+    """Two operands of a binary op as Tensors of one dtype, PyTorch's promotion.
 
-    Python numbers and arrays become constants. An integer operand meeting a
-    float one is cast to the float dtype, so float32 stays float32 rather than
-    numpy promoting ``float32 - int64`` to float64.
+    Python numbers and arrays become constants. Operands of different dtypes
+    are cast to the result dtype (see ``_result_dtype``), so float32 meeting an
+    integer or a float64 0-d tensor stays float32; a cast operand that needs a
+    gradient is cast through the graph. ``op="sub"`` refuses bool operands,
+    which PyTorch does too (numpy refuses only bool - bool).
     """
     if not isinstance(a, Tensor):
+        if op == "sub" and isinstance(a, (bool, np.bool_)):
+            raise TypeError("- is not defined for bool operands; use ~ or logical_not to invert a mask")
         a = _constant(a, b)
     if not isinstance(b, Tensor):
+        if op == "sub" and isinstance(b, (bool, np.bool_)):
+            raise TypeError("- is not defined for bool operands; use ~ or logical_not to invert a mask")
         b = _constant(b, a)
     if a.data.dtype != b.data.dtype:
-        if not _is_float(a.data.dtype) and _is_float(b.data.dtype):
-            a = Tensor._from_op(a.data.astype(b.data.dtype), None)
-        elif not _is_float(b.data.dtype) and _is_float(a.data.dtype):
-            b = Tensor._from_op(b.data.astype(a.data.dtype), None)
+        if op == "sub" and "b" in (a.data.dtype.kind, b.data.dtype.kind):
+            raise TypeError("- is not defined for bool tensors; use ~ or logical_not to invert a mask")
+        dtype = _result_dtype(a.data, b.data)
+        if a.data.dtype != dtype:
+            a = _cast(a, dtype)
+        if b.data.dtype != dtype:
+            b = _cast(b, dtype)
     return a, b
+
+
+def _true_division(a, b):
+    """Operands for ``/``: integers and bools divide as float32, as in PyTorch."""
+    if a.data.dtype.kind not in "fc":
+        a, b = _floating(a), _floating(b)
+    return a, b
+
+
+def _power(base, exponent):
+    """``base ** exponent`` for two Tensors of one dtype."""
+    if base.data.dtype.kind == "b":
+        raise TypeError("** is not defined for bool tensors")
+    return ops.PowTensor.apply(base, exponent)
+
+
+def _joinable(tensors):
+    """The tensors for concat or stack, cast to one dtype (PyTorch's promotion, all dimensioned)."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        return tensors
+    dtype = tensors[0].data.dtype
+    for t in tensors[1:]:
+        if t.data.dtype != dtype:
+            dtype = _promote_types(dtype, t.data.dtype)
+    return [t if t.data.dtype == dtype else _cast(t, dtype) for t in tensors]
 
 
 def _raw_index(index):
@@ -314,13 +433,13 @@ def _raw_index(index):
 
 
 def concat(tensors, dim=0):
-    """Join tensors along an existing axis ``dim``."""
-    return ops.Concat.apply(*tensors, dim=dim)
+    """Join tensors along an existing axis ``dim`` (of mixed dtypes: promoted as by ``+``)."""
+    return ops.Concat.apply(*_joinable(tensors), dim=dim)
 
 
 def stack(tensors, dim=0):
-    """Join tensors along a new axis ``dim``."""
-    return ops.Stack.apply(*tensors, dim=dim)
+    """Join tensors along a new axis ``dim`` (of mixed dtypes: promoted as by ``+``)."""
+    return ops.Stack.apply(*_joinable(tensors), dim=dim)
 
 
 from . import ops  # noqa: E402  (the ops subclass autograd.Function, which wraps results in Tensor)

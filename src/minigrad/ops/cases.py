@@ -1,7 +1,10 @@
 """The gradcheck registry's op cases: valid-domain inputs, broadcasting shapes,
 and a plain-numpy reference for each forward.
 
-Both ``tests/test_gradcheck_registry.py`` and ``minigrad gradcheck`` run this list.
+Both ``tests/test_gradcheck.py`` and ``minigrad gradcheck`` run this list. Each
+edge case the PyTorch sweep (``scripts/op_sweep.py``) turned up that finite
+differences can check has a case here too: negative axes, 0-d reductions,
+``**`` with exponent 0 and with tensor exponents.
 """
 
 import numpy as np
@@ -75,17 +78,32 @@ def _lstm(xz, w, h, c):
     return np.concatenate([np.stack(hs), c[None]])
 
 
-def _reduction_cases(name, method, reference):
-    cases = [case(name, "all", lambda x: getattr(x, method)(), [normal(2, 3, 4)], lambda x: reference(x, axis=None))]
-    for dim in (0, 1, 2, -1):
+def _reduction_cases(name, method, reference, make=normal):
+    cases = [case(name, "all", lambda x: getattr(x, method)(), [make(2, 3, 4)], lambda x: reference(x, axis=None))]
+    for dim in (0, 1, 2, -1, -3, (0, -1)):
         for keepdim in (False, True):
             cases.append(case(
                 name, f"dim={dim} keepdim={keepdim}",
                 lambda x, d=dim, k=keepdim: getattr(x, method)(d, keepdim=k),
-                [normal(2, 3, 4)],
+                [make(2, 3, 4)],
                 lambda x, d=dim, k=keepdim: reference(x, axis=d, keepdims=k),
             ))
+    # A 0-d tensor takes dim 0 or -1, and its reduction is itself.
+    for dim in (None, 0, -1):
+        for keepdim in (False, True):
+            cases.append(case(
+                name, f"0-d dim={dim} keepdim={keepdim}",
+                lambda x, d=dim, k=keepdim: getattr(x, method)(d, keepdim=k),
+                [normal()],
+                lambda x: x,
+            ))
     return cases
+
+
+def _distinct(*shape):
+    """Values at least 0.1 apart, so a max has one winner that eps cannot change."""
+    n = int(np.prod(shape))
+    return lambda rng: (rng.permutation(n) * 0.2 + rng.uniform(0, 0.1, n)).reshape(shape) - n * 0.1
 
 
 CASES = [
@@ -103,6 +121,17 @@ CASES = [
     case("neg", "(3,4)", lambda a: -a, [normal(3, 4)], np.negative),
     case("pow", "x**3", lambda a: a**3, [normal(3, 4)], lambda a: a**3),
     case("pow", "x**0.5", lambda a: a**0.5, [positive(3, 4)], np.sqrt),
+    case("pow", "x**0, also at x=0", lambda a: a**0, [fixed([0.0, 1.5, -2.0, 0.0])], lambda a: a**0),
+    case("pow", "x**-2", lambda a: a**-2, [away_from_zero(3, 4)], lambda a: a**-2.0),
+    case("pow", "tensor**tensor, (3,1)**(1,4)", lambda a, p: a**p, [positive(3, 1), normal(1, 4)], np.power),
+    case("pow", "negative base ** integer tensor", lambda a, p: a**p,
+         [fixed([[-1.5, -0.7], [-2.0, 0.8]]), fixed([[2, 3], [1, 0]])], np.power),
+    case("pow", "base 0 ** tensor 0 and 2", lambda a, p: a**p, [fixed([0.0, 0.0, 1.5]), fixed([0, 2, 0])],
+         np.power),
+    case("pow", "2 ** tensor", lambda p: 2.0**p, [normal(3, 2)], lambda p: 2.0**p),
+    case("pow", "0 ** positive tensor", lambda p: 0.0**p, [positive(4)], lambda p: 0.0**p),
+    case("cast", "float64 -> longdouble -> float64, 0-d into (3,)", lambda a, b: a * b.astype(np.longdouble),
+         [normal(3), normal()], np.multiply),
     case("matmul", "(2,3,4)@(4,5)", lambda a, b: a @ b, [normal(2, 3, 4), normal(4, 5)], np.matmul),
     case("matmul", "(2,3,4)@(2,4,5)", lambda a, b: a @ b, [normal(2, 3, 4), normal(2, 4, 5)], np.matmul),
     case("matmul", "(3,4)@(4,)", lambda a, b: a @ b, [normal(3, 4), normal(4)], np.matmul),
@@ -113,12 +142,21 @@ CASES = [
     case("linear", "(2,5,3)x(3,4)+(4,)", lambda x, w, b: linear(x, w, b), [normal(2, 5, 3), normal(3, 4), normal(4)],
          lambda x, w, b: x @ w + b),
     case("linear", "no bias", lambda x, w: linear(x, w), [normal(5, 3), normal(3, 4)], np.matmul),
+    case("linear", "bias (1,4)", lambda x, w, b: linear(x, w, b), [normal(5, 3), normal(3, 4), normal(1, 4)],
+         lambda x, w, b: x @ w + b),
     case("transpose", "axes (2,0,1)", lambda a: a.transpose(2, 0, 1), [normal(2, 3, 4)],
          lambda a: a.transpose(2, 0, 1)),
+    case("transpose", "axes (-1,0,1)", lambda a: a.transpose(-1, 0, 1), [normal(2, 3, 4)],
+         lambda a: a.transpose(2, 0, 1)),
+    case("transpose", "axes (-1,0,1) of (2,2,2)", lambda a: a.transpose(-1, 0, 1), [normal(2, 2, 2)],
+         lambda a: a.transpose(2, 0, 1)),
+    case("transpose", "axes (0,-1,-2)", lambda a: a.transpose((0, -1, -2)), [normal(2, 3, 4)],
+         lambda a: a.transpose(0, 2, 1)),
     case("transpose", ".T", lambda a: a.T, [normal(3, 5)], lambda a: a.T),
     case("reshape", "(2,3,4)->(6,4)", lambda a: a.reshape(6, 4), [normal(2, 3, 4)], lambda a: a.reshape(6, 4)),
     case("expand", "dim=0 copies=3", lambda a: a.expand(0, 3), [normal(4)], lambda a: np.stack([a] * 3, 0)),
     case("expand", "dim=1 copies=2", lambda a: a.expand(1, 2), [normal(3, 4)], lambda a: np.stack([a] * 2, 1)),
+    case("expand", "dim=-1 copies=2", lambda a: a.expand(-1, 2), [normal(3, 4)], lambda a: np.stack([a] * 2, -1)),
     case("broadcast_to", "(3,1)->(2,3,4)", lambda a: a.broadcast_to(2, 3, 4), [normal(3, 1)],
          lambda a: np.broadcast_to(a, (2, 3, 4))),
     case("getitem", "slices", lambda a: a[1:, ::2], [normal(4, 5)], lambda a: a[1:, ::2]),
@@ -127,17 +165,24 @@ CASES = [
     case("getitem", "mixed index", lambda a: a[1, np.array([0, 0, 3])], [normal(3, 4)], lambda a: a[1, [0, 0, 3]]),
     case("index_select", "5x3 rows [[1,2,3],[2,3,4]]", lambda w, i: w.index_select(i),
          [normal(5, 3), fixed([[1, 2, 3], [2, 3, 4]])], lambda w, i: w[i]),
+    case("index_select", "dim=1 of 3x5, ids [[0,4],[4,-1]]", lambda w, i: w.index_select(i, dim=1),
+         [normal(3, 5), fixed([[0, 4], [4, -1]])], lambda w, i: np.take(w, i, axis=1)),
+    case("index_select", "dim=-2 of 2x4x3", lambda w, i: w.index_select(i, dim=-2),
+         [normal(2, 4, 3), fixed([3, 3, 0])], lambda w, i: np.take(w, i, axis=1)),
     case("concat", "dim=0", lambda a, b: concat([a, b], 0), [normal(2, 3), normal(4, 3)],
          lambda a, b: np.concatenate([a, b], 0)),
     case("concat", "dim=1, three inputs", lambda a, b, c: concat([a, b, c], dim=1),
          [normal(2, 3), normal(2, 1), normal(2, 2)], lambda a, b, c: np.concatenate([a, b, c], 1)),
+    case("concat", "dim=-1", lambda a, b: concat([a, b], dim=-1), [normal(2, 3), normal(2, 1)],
+         lambda a, b: np.concatenate([a, b], -1)),
     case("stack", "dim=1", lambda a, b: stack([a, b], dim=1), [normal(2, 3), normal(2, 3)],
          lambda a, b: np.stack([a, b], 1)),
+    case("stack", "dim=-1", lambda a, b: stack([a, b], dim=-1), [normal(2, 3), normal(2, 3)],
+         lambda a, b: np.stack([a, b], -1)),
+    case("stack", "0-d tensors", lambda a, b: stack([a, b]), [normal(), normal()], lambda a, b: np.stack([a, b])),
     *_reduction_cases("sum", "sum", np.sum),
     *_reduction_cases("mean", "mean", np.mean),
-    case("max", "dim=1", lambda a: a.max(1), [normal(3, 5)], lambda a: a.max(1)),
-    case("max", "dim=0 keepdim", lambda a: a.max(0, keepdim=True), [normal(3, 5)], lambda a: a.max(0, keepdims=True)),
-    case("max", "all", lambda a: a.max(), [normal(3, 5)], lambda a: a.max()),
+    *_reduction_cases("max", "max", np.max, make=_distinct),
     case("exp", "(3,4)", lambda a: a.exp(), [normal(3, 4)], np.exp),
     case("log", "(3,4) positive", lambda a: a.log(), [positive(3, 4)], np.log),
     case("tanh", "(3,4)", lambda a: a.tanh(), [normal(3, 4)], np.tanh),
@@ -145,6 +190,9 @@ CASES = [
     case("relu", "(3,4) away from 0", lambda a: a.relu(), [away_from_zero(3, 4)], lambda a: np.maximum(a, 0)),
     case("softmax", "dim=-1", lambda a: a.softmax(), [normal(3, 5)], lambda a: _softmax(a, -1)),
     case("softmax", "dim=0", lambda a: a.softmax(0), [normal(3, 5)], lambda a: _softmax(a, 0)),
+    case("softmax", "dim=-3 of 3-D", lambda a: a.softmax(-3), [normal(2, 3, 4)], lambda a: _softmax(a, 0)),
+    case("softmax", "0-d", lambda a: a.softmax(0), [normal()], lambda a: np.ones_like(a)),
+    case("log_softmax", "0-d", lambda a: a.log_softmax(-1), [normal()], lambda a: np.zeros_like(a)),
     case("log_softmax", "dim=-1", lambda a: a.log_softmax(), [normal(3, 5)], lambda a: np.log(_softmax(a, -1))),
     case("log_softmax", "dim=1 of 3-D", lambda a: a.log_softmax(1), [normal(2, 3, 4)],
          lambda a: np.log(_softmax(a, 1))),

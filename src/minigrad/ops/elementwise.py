@@ -1,5 +1,7 @@
 """Elementwise ops. Broadcasting is undone by the engine, not here."""
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import get_array_module
 
@@ -63,7 +65,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """f(x) = x^p for a constant p;  f' = p x^(p-1)."""
+    """f(x) = x^p for a constant number p;  f' = p x^(p-1), and exactly 0 for
+    p = 0 (x^0 is 1 everywhere, also at x = 0, where p x^(p-1) would be 0 * inf)."""
 
     def forward(self, x, exponent):
         self.saved = (x, exponent)
@@ -71,7 +74,52 @@ class Pow(Function):
 
     def backward(self, gy):
         x, p = self.saved
-        return (gy * p * x ** (p - 1),)
+        if p == 0:
+            return (get_array_module(gy).zeros(x.shape, dtype=gy.dtype),)
+        return (gy * (p * x ** (p - 1)),)
+
+
+class PowTensor(Function):
+    """f(x, p) = x^p elementwise with the exponent a tensor too (either side may
+    be a constant). As in PyTorch:
+
+        df/dx = p x^(p-1), and 0 where p = 0;
+        df/dp = x^p ln x,  and 0 where x = 0 and p >= 0 (x^p is 0 or 1 there).
+
+    Elsewhere the formulas give what the arithmetic gives: at a negative base
+    ln x is NaN (x^p is real only at whole p there, so it has no derivative in
+    p), at x = 0 with p < 0 the exponent's gradient is -inf, and at x = inf it
+    is inf or NaN. The base's gradient is finite wherever the derivative is,
+    negative bases included (it never goes through ln x).
+    """
+
+    def forward(self, x, p):
+        y = x**p
+        self.saved = (x, p, y)
+        return y
+
+    def backward(self, gy):
+        x, p, y = self.saved
+        xp = get_array_module(gy)
+        need_x, need_p = self.needs_input_grad
+        gx = gp = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf and NaN here are the answer, not an accident
+            if need_x:
+                gx = xp.where(p == 0, 0, gy * (p * x ** (p - 1)))
+            if need_p:
+                gp = gy * xp.where((x == 0) & (p >= 0), 0, y * xp.log(x))
+        return gx, gp
+
+
+class Cast(Function):
+    """f(x) = x converted to ``dtype``;  the gradient is converted back."""
+
+    def forward(self, x, dtype):
+        self.dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, gy):
+        return (gy.astype(self.dtype),)
 
 
 class Exp(Function):
@@ -130,11 +178,13 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """f(x) = max(x, 0);  f' = 1 where x > 0, else 0 (taking 0 at x = 0)."""
+    """f(x) = max(x, 0);  f' = 1 where x > 0, else 0 (taking 0 at x = 0).
+
+    NaN stays NaN and passes its gradient through, as in PyTorch."""
 
     def forward(self, x):
-        self.positive = x > 0
-        return x * self.positive
+        self.positive = ~(x <= 0)  # not x > 0, which would stop the gradient at NaN
+        return get_array_module(x).maximum(x, 0)
 
     def backward(self, gy):
         return (gy * self.positive,)

@@ -37,7 +37,8 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """f(x, W, b) = x @ W + b;  df/dx = g @ W^T, df/dW = x^T @ g, df/db = sum of g.
+    """f(x, W, b) = x @ W + b;  df/dx = g @ W^T, df/dW = x^T @ g, df/db = g summed
+    over whatever axes the bias was broadcast along.
 
     Fusing the bias into the product saves a graph node and a broadcast per
     layer. ``x`` may have leading batch axes; they are flattened for the
@@ -55,9 +56,10 @@ class Linear(Function):
         x, weight = self.saved
         need = self.needs_input_grad
         gx = gy @ weight.T if need[0] else None
-        gw = gb = None
+        gw = None
         if need[1]:
             gw = x.reshape(-1, x.shape[-1]).T @ gy.reshape(-1, gy.shape[-1])
-        if len(need) > 2 and need[2]:
-            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
-        return gx, gw, gb
+        if len(need) == 2:  # no bias
+            return gx, gw
+        # The engine sums gy down to the bias's shape: (out,), (1, out) or (n, out).
+        return gx, gw, (gy if need[2] else None)

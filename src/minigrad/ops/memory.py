@@ -29,41 +29,61 @@ class ZeroRow(Function):
 
 
 class EmbeddingBag(Function):
-    """f(W, ids) = sum_j l_j * W[ids[..., j]], over the last axis of ``ids``;
-    df/dW[v] = the sum of l_j * g over every slot j that holds word v.
+    """f(W_1..W_k, ids) = sum_j l_j * [W_1 | .. | W_k][ids[..., j]], over the last axis of ``ids``;
+    df/dW_i[v] = the sum of l_j * g_i over every slot j that holds word v.
 
-    ``ids`` is (..., words) and the result (..., dim). ``position`` is an
-    optional (words, dim) array of weights l_j (position encoding); without it
-    every l_j is 1 and this is a plain bag of words. The vectors are summed in
-    one gather and one reduction. The backward counts, for each word slot j,
-    which bags hold word v there (a one-hot array), so the gradient is one
-    small product per slot, weighted by l_j afterwards on the (vocab, dim)
-    results rather than on every bag's copy of g.
+    ``ids`` is (..., words); the tables, all (vocab, dim), are read side by
+    side, so the result is (..., k * dim) with table i's bag in columns
+    i * dim .. (i + 1) * dim: tables that read the same ids share one gather
+    per word slot and one product in the backward. ``position`` is an
+    optional (words, dim) array of weights l_j (position encoding); without
+    it every l_j is 1 and this is a plain bag of words. With ``padding`` (an
+    id), that word adds nothing and its rows get no gradient, as if each
+    table were read through ``ZeroRow``.
     """
 
-    def forward(self, weight, ids, position=None):
-        rows = weight[ids]  # (..., words, dim), a fresh array
+    def forward(self, *weights, ids, position=None, padding=None):
+        xp = get_array_module(ids)
+        side = xp.concatenate(weights, axis=1)  # (vocab, k * dim), a fresh array
+        if padding is not None:
+            side[padding] = 0
+        words = ids.shape[-1]
         if position is not None:
-            position = position.astype(weight.dtype, copy=False)
-            rows *= position
-        self.ids, self.position, self.n_rows = ids, position, weight.shape[0]
-        return rows.sum(axis=-2)
+            # The weights go on the small (words, vocab, k * dim) tables, not on every bag's copy of them.
+            position = xp.tile(position.astype(side.dtype, copy=False), len(weights))
+            slot_tables = side * position[:, None, :]
+        else:
+            slot_tables = (side,) * words
+        # One gather per word slot, added in place: cheaper than gathering (..., words, k * dim) and summing it.
+        out = slot_tables[0][ids[..., 0]]
+        for j in range(1, words):
+            out += slot_tables[j][ids[..., j]]
+        self.ids, self.position, self.padding = ids, position, padding
+        self.n_rows, self.count = side.shape[0], len(weights)
+        return out
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        ids = self.ids.reshape(-1, self.ids.shape[-1])  # (bags, words)
-        g = gy.reshape(len(ids), -1)  # (bags, dim)
-        if xp is not np or ids.size * self.n_rows > ONE_HOT_LIMIT:
-            return (self._scattered(xp, ids, g),)
+        ids = self.ids.reshape(-1, self.ids.shape[-1]) % self.n_rows  # (bags, words); negative ids count from the end
+        g = gy.reshape(len(ids), -1)  # (bags, k * dim)
         bags, words = ids.shape
-        one_hot = np.zeros((words, self.n_rows, bags), dtype=g.dtype)
-        one_hot[np.arange(words)[:, None], ids.T, np.arange(bags)] = 1  # [j, v, n]: bag n has v at slot j
-        if self.position is None:
-            return (one_hot.sum(axis=0) @ g,)
-        return (((one_hot @ g) * self.position[:, None, :]).sum(axis=0),)
+        if xp is not np or ids.size * self.n_rows > ONE_HOT_LIMIT:
+            grad = self._scattered(xp, ids, g)
+        else:
+            # Row j * vocab + v of the one-hot marks the bags holding word v at slot j, so one
+            # product gives every slot's sums; l_j then weighs the (vocab, k * dim) results.
+            one_hot = np.zeros((words * self.n_rows, bags), dtype=g.dtype)
+            one_hot[ids + np.arange(words) * self.n_rows, np.arange(bags)[:, None]] = 1
+            sums = (one_hot @ g).reshape(words, self.n_rows, -1)
+            if self.position is not None:
+                sums *= self.position[:, None, :]
+            grad = sums.sum(axis=0)
+        if self.padding is not None:
+            grad[self.padding] = 0
+        return tuple(xp.split(grad, self.count, axis=1))
 
     def _scattered(self, xp, ids, g):
-        """The same gradient as one scatter-add of every slot's l_j * g (large vocabularies, GPUs)."""
+        """The same (vocab, k * dim) gradient as one scatter-add of every slot's l_j * g (large vocabularies, GPUs)."""
         spread = xp.broadcast_to(g[:, None, :], ids.shape + g.shape[-1:])
         if self.position is not None:
             spread = spread * self.position

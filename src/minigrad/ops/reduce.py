@@ -2,14 +2,18 @@
 
 from ..autograd import Function
 from ..backend import get_array_module
+from .shape import normalize_dims
 
 
-def _axes(dim, ndim):
-    """``dim`` (None, an int or a tuple) as a tuple of non-negative axes."""
+def _axes(dim, ndim, op):
+    """``dim`` (None, an int or a tuple) as a tuple of non-negative axes; a dim
+    out of range raises DimError. A 0-d tensor takes dim 0 or -1 and has no
+    axes to reduce, so its reduction is the value itself."""
     if dim is None:
         return tuple(range(ndim))
-    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(sorted(d % ndim for d in dims))
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, first
+        return (dim + ndim if dim < 0 else dim,)
+    return normalize_dims(dim if isinstance(dim, (tuple, list)) else (dim,), ndim, op)
 
 
 def _spread(gy, x_shape, axes, keepdim):
@@ -24,7 +28,7 @@ class Sum(Function):
     """f(x) = sum of x over ``dim``;  each element's derivative is 1."""
 
     def forward(self, x, dim=None, keepdim=False):
-        self.axes, self.keepdim, self.shape = _axes(dim, x.ndim), keepdim, x.shape
+        self.axes, self.keepdim, self.shape = _axes(dim, x.ndim, "sum"), keepdim, x.shape
         return x.sum(axis=self.axes, keepdims=keepdim)
 
     def backward(self, gy):
@@ -35,14 +39,15 @@ class Mean(Function):
     """f(x) = mean of x over ``dim``;  each element's derivative is 1/n."""
 
     def forward(self, x, dim=None, keepdim=False):
-        self.axes, self.keepdim, self.shape = _axes(dim, x.ndim), keepdim, x.shape
+        self.axes, self.keepdim, self.shape = _axes(dim, x.ndim, "mean"), keepdim, x.shape
         self.count = 1
         for axis in self.axes:
             self.count *= x.shape[axis]
         return x.mean(axis=self.axes, keepdims=keepdim)
 
     def backward(self, gy):
-        return (_spread(gy / self.count, self.shape, self.axes, self.keepdim),)
+        # An empty reduced axis leaves no element to receive a gradient; max(.., 1) avoids 0/0.
+        return (_spread(gy / max(self.count, 1), self.shape, self.axes, self.keepdim),)
 
 
 class Max(Function):
@@ -50,7 +55,7 @@ class Max(Function):
     split evenly between ties so that it still sums to the upstream gradient."""
 
     def forward(self, x, dim=None, keepdim=False):
-        self.axes, self.keepdim = _axes(dim, x.ndim), keepdim
+        self.axes, self.keepdim = _axes(dim, x.ndim, "max"), keepdim
         y = x.max(axis=self.axes, keepdims=True)
         self.winners = x == y
         return y if keepdim else y.squeeze(self.axes)
