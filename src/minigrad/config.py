@@ -39,6 +39,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .config_errors import describe_errors, read_yaml
 from .data.babi import resolve_task
+from .data.joint import check_tasks, task_list
 from .errors import ConfigError, DataError
 from .overrides import set_field
 
@@ -61,7 +62,9 @@ class Section(BaseModel):
 class DataConfig(Section):
     """Which task to read and how to batch it (see ``minigrad.data.batching``)."""
 
-    task: Union[Int, str] = 1  # 1-20, "qa1", or the path of a *_train.txt file (from the cwd)
+    # 1-20, "qa1", or the path of a *_train.txt file (from the cwd); several tasks for one model:
+    # a list of those, or "all" for tasks 1-20 (see minigrad.data.joint)
+    task: Union[Int, str, list[Union[Int, str]]] = 1
     mode: Literal["lm", "qa", "memory"] = "lm"  # memory: one row of ids per statement, for memn2n
     batch_size: PositiveInt = 32
     train_size: Optional[PositiveInt] = None  # use only the first N examples
@@ -72,18 +75,30 @@ class DataConfig(Section):
     # Hold out the last part of the training examples (0.1: a tenth) and report loss and accuracy on it.
     valid_fraction: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
 
+    @field_validator("task", mode="before")
+    @classmethod
+    def _listed_tasks_are_tasks(cls, task):
+        """Name the entry of a list that is no task; the union's own errors would blame the whole list."""
+        for entry in task if isinstance(task, list) else ():
+            if isinstance(entry, bool) or not isinstance(entry, (int, str)):
+                raise ValueError(f"{entry!r} in the list is not a task: list numbers 1-20, names qa1-qa20 "
+                                 "or *_train.txt paths")
+        return task
+
     @field_validator("task")
     @classmethod
     def _task_exists(cls, task, info: ValidationInfo):
-        """Fail now, not after a model is built, if either split of the task is missing.
+        """Fail now, not after a model is built, if either split of a task is missing.
 
         A saved run is read with ``check_data=False``: predicting needs no data files.
         """
-        if not (info.context or {}).get("check_data", True):
-            return task
+        tasks, check_data = task_list(task), (info.context or {}).get("check_data", True)
         try:
-            resolve_task(task, "train")
-            resolve_task(task, "test")
+            if tasks is not None:
+                check_tasks(tasks)
+            for one in (tasks or [task]) if check_data else ():
+                resolve_task(one, "train")
+                resolve_task(one, "test")
         except DataError as e:
             raise ValueError(f"{e.message}. {e.hint or ''}".strip()) from None
         return task

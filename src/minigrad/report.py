@@ -139,6 +139,17 @@ def suite_summary_table(title, header, rows, limit=5.0) -> Table:
     return table
 
 
+def per_task_table(rows, mean, failed, limit=5.0) -> Table:
+    """A joint run's errors (%) per task (``minigrad.per_task`` rows), its mean row and its failed count."""
+    def cells(row, coloured):
+        test, valid = ("-" if e is None else f"{e:.1f}" for e in (row["test_error"], row["valid_error"]))
+        return [(row["task"], None), (test, row["test_error"] if coloured else None), (valid, None)]
+
+    body = [cells(r, True) for r in rows] + [cells(mean, False)]
+    body.append([(f"failed (> {limit:g}%)", None), (str(failed), None), ("", None)])
+    return suite_summary_table("error per task (%)", ["task", "test error", "valid error"], body, limit)
+
+
 # The colour of each kind of status in the runs table (the first word of the status).
 _STATUS_STYLE = {"finished": "green", "interrupted": "yellow", "diverged": "red", "damaged:": "bold red"}
 

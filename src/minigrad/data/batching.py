@@ -156,6 +156,13 @@ class LMDataset:
         """The sentences at ``index`` (a slice), as a dataset of their own."""
         return LMDataset(self.sequences[index])
 
+    lengths = ()  # each batch is as long as its longest sentence: nothing to pad to
+
+    @classmethod
+    def join(cls, parts, lengths=None):
+        """The sentences of ``parts``, in order, as one dataset."""
+        return cls([s for part in parts for s in part.sequences])
+
     def batches(self, batch_size, rng=None, drop_last=False):
         """Yield ``LMBatch`` es of up to ``batch_size`` sentences, shuffled by ``rng`` if given.
 
@@ -198,6 +205,14 @@ class QADataset:
         """The questions at ``index`` (a slice), as a dataset of their own."""
         return QADataset(self.examples[index], self.story_len, self.question_len)
 
+    lengths = property(lambda self: (self.story_len, self.question_len))
+
+    @classmethod
+    def join(cls, parts, lengths=None):
+        """The questions of ``parts``, in order, as one dataset padded to ``lengths`` (default: the longest)."""
+        story_len, question_len = lengths or [max(sizes) for sizes in zip(*(p.lengths for p in parts))]
+        return cls([e for part in parts for e in part.examples], story_len, question_len)
+
     def batches(self, batch_size, rng=None, drop_last=False):
         """Yield ``QABatch`` es of up to ``batch_size`` questions, shuffled by ``rng`` if given."""
         for index in _chunks(_order(len(self), rng), batch_size, drop_last):
@@ -215,6 +230,7 @@ class Datasets:
     test: object
     vocab: Vocabulary
     valid: object = None  # the held-out end of the training data (data.valid_fraction), or None
+    tasks: list = None  # several tasks (minigrad.data.joint): each one's TaskSplits, else None
 
     def __iter__(self):
         return iter((self.train, self.test, self.vocab))
@@ -233,7 +249,7 @@ def hold_out(dataset, fraction):
 
 
 def build_datasets(data, memory_size=50, random_noise=0.0):
-    """Load a task and build its vocabulary, training, validation and test sets.
+    """Load a task (or several: ``minigrad.data.joint``) and build the vocabulary and the splits.
 
     Args:
         data: the ``data`` section of a run config (anything with ``task``,
@@ -247,22 +263,28 @@ def build_datasets(data, memory_size=50, random_noise=0.0):
         ``Datasets(train, test, vocab, valid)``; the vocabulary comes from the
         training split only, so unseen test words become ``<unk>``.
     """
+    from .joint import joint_datasets, task_list  # joint.py builds on this module
+
+    if task_list(data.task) is not None:  # several tasks, one model: see minigrad.data.joint
+        return joint_datasets(data, memory_size, random_noise)
     train_stories, test_stories = load_task(data.task, "train"), load_task(data.task, "test")
     vocab = build_vocabulary(train_stories, data.mode)
+    train, test = task_datasets(data, train_stories, test_stories, vocab, memory_size, random_noise)
+    train, valid = hold_out(train, getattr(data, "valid_fraction", 0.0))
+    return Datasets(train, test, vocab, valid)
+
+
+def task_datasets(data, train_stories, test_stories, vocab, memory_size=50, random_noise=0.0):
+    """One task's (train, test) sets in the run's mode; the test set takes the training set's lengths."""
     if data.mode == "memory":
         from .memory import memory_datasets  # memory.py builds on this module's helpers
 
-        train, test = memory_datasets(data, train_stories, test_stories, vocab, memory_size, random_noise)
-    elif data.mode == "lm":
-        train = LMDataset.from_stories(train_stories, vocab, data.max_len, data.train_size)
-        test = LMDataset.from_stories(test_stories, vocab, data.max_len, data.test_size)
-    else:
-        train = QADataset.from_stories(train_stories, vocab, data.max_story_len,
-                                       data.max_question_len, data.train_size)
-        test = QADataset.from_stories(test_stories, vocab, train.story_len,
-                                      train.question_len, data.test_size)
-    train, valid = hold_out(train, getattr(data, "valid_fraction", 0.0))
-    return Datasets(train, test, vocab, valid)
+        return memory_datasets(data, train_stories, test_stories, vocab, memory_size, random_noise)
+    if data.mode == "lm":
+        return (LMDataset.from_stories(train_stories, vocab, data.max_len, data.train_size),
+                LMDataset.from_stories(test_stories, vocab, data.max_len, data.test_size))
+    train = QADataset.from_stories(train_stories, vocab, data.max_story_len, data.max_question_len, data.train_size)
+    return train, QADataset.from_stories(test_stories, vocab, train.story_len, train.question_len, data.test_size)
 
 
 # ---- prediction-time encoding ----------------------------------------------------------
