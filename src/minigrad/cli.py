@@ -40,11 +40,17 @@ def _run(action):
     try:
         return action()
     except MinigradError as exc:
-        # escape: a hint such as "pip install 'minigrad[cuda]'" is text, not rich markup
-        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
-        if exc.hint:
-            err_console.print(escape(exc.hint), highlight=False)
+        from . import distributed
+
+        distributed.report(exc, _show_error)  # under mpiexec: said once, and every rank stopped
         raise typer.Exit(code=exc.exit_code) from None
+
+
+def _show_error(exc):
+    # escape: a hint such as "pip install 'minigrad[cuda]'" is text, not rich markup
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+    if exc.hint:
+        err_console.print(escape(exc.hint), highlight=False)
 
 
 @app.command()
@@ -79,7 +85,7 @@ def gradcheck(
 def train(
     config: Annotated[Optional[str], typer.Argument(
         help="The run's YAML file, e.g. configs/babi_rnn.yaml, or a bundled config's name (minigrad configs).")] = None,
-    task: Annotated[Optional[str], typer.Option(help="bAbI task: 1-20, qa1-qa20, or a *_train.txt path.")] = None,
+    task: Annotated[Optional[str], typer.Option(help="bAbI task: 1-20, qa1-qa20, a *_train.txt path, or all (one model for every task).")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Number of epochs (with --resume: the new total).")] = None,
     device: Annotated[Optional[str], typer.Option(help="cpu or cuda.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed for weights and shuffling.")] = None,
@@ -88,10 +94,14 @@ def train(
     set_fields: SetOption = None,
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
-    from . import bundled, training
+    from . import bundled, distributed, training
     from .backend import keep_freed_memory
     from .config import load_config
     from .overrides import parse_settings
+
+    # Under mpiexec, join the job before anything else can fail: a rank that stopped
+    # before joining would leave the others waiting for it.
+    world = _run(distributed.world)
 
     def start():
         settings = parse_settings(set_fields)
@@ -110,8 +120,12 @@ def train(
 
     session = _run(start)
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
+    if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
+        _run(lambda: training.train(session))
+        return
     console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False)
     _run(lambda: _train_with_display(training, session))
+    _print_per_task(session.run_dir)
     console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
                   highlight=False, markup=False)
 
@@ -121,11 +135,23 @@ def _task_value(task):
     return int(task) if task is not None and task.isdigit() else task
 
 
+def _print_per_task(run_dir):
+    """A run on several tasks ends with each task's errors, as its per_task.csv holds them."""
+    from . import per_task
+    from .report import per_task_table
+
+    rows = _run(lambda: per_task.load(run_dir))
+    if rows:
+        console.print(per_task_table(rows, *per_task.summary(rows), per_task.PASS_LIMIT))
+
+
 def _train_with_display(training, session):
     """Run training under a live view: the metrics table above a progress bar."""
+    from .data.joint import describe_tasks
     from .report import add_metrics_row, metrics_table
 
-    table = metrics_table(f"{session.config.name}: task {session.config.data.task}, mode {session.config.data.mode}",
+    data = session.config.data
+    table = metrics_table(f"{session.config.name}: {describe_tasks(data.task)}, mode {data.mode}",
                           valid=session.datasets.valid is not None)
     for row in session.metrics:
         add_metrics_row(table, row)

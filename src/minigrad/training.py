@@ -5,6 +5,7 @@
 tables while tests simply collect the numbers.
 """
 
+import itertools
 import json
 import math
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runs
+from . import distributed, per_task, runs
 from .autograd import no_grad
 from .backend import check_device, to_device
 from .config import RunConfig, load_config
@@ -40,6 +41,7 @@ class Session:
     run_dir: Path
     start_epoch: int = 0
     metrics: list = field(default_factory=list)
+    world: object = distributed.ALONE  # the processes training together (see minigrad.distributed)
 
 
 def make_optimizer(spec, parameters):
@@ -85,20 +87,25 @@ _EXAMPLES["memory"] = _EXAMPLES["qa"]
 
 
 def _check_not_empty(data, datasets):
-    """Refuse a split with no examples: training or testing on nothing would look like success."""
-    for split, dataset in (("train", datasets.train), ("test", datasets.test)):
-        if len(dataset) == 0:
+    """Refuse a split with no examples (of any task): training or testing on nothing would look like success."""
+    parts = [(t.task, t) for t in datasets.tasks] if datasets.tasks else [(data.task, datasets)]
+    for (task, part), split in itertools.product(parts, ("train", "test")):
+        if len(getattr(part, split)) == 0:
             lack, hint = _EXAMPLES[data.mode]
-            raise DataError(f"{resolve_task(data.task, split)}: nothing to {split} on in mode "
+            raise DataError(f"{resolve_task(task, split)}: nothing to {split} on in mode "
                             f"{data.mode}: {lack}.", hint)
 
 
 def start_session(config):
     """A new run: build everything and create its folder."""
+    world = distributed.world()
     datasets, model, optimizer = _build(config)
-    run_dir = runs.new_run_dir(config.train.out, config.name)
-    runs.save_setup(run_dir, config, datasets.vocab, _meta(config, datasets))
-    return Session(config, datasets, model, optimizer, run_dir)
+    run_dir = None
+    if world.is_root:  # under MPI, rank 0 alone writes the run folder
+        run_dir = runs.new_run_dir(config.train.out, config.name)
+        runs.save_setup(run_dir, config, datasets.vocab, _meta(config, datasets))
+    world.broadcast(model.parameters())  # identical from the same seed; rank 0's copy makes it certain
+    return Session(config, datasets, model, optimizer, world.from_root(run_dir), world=world)
 
 
 def resume_session(run_path, overrides=None):
@@ -111,9 +118,12 @@ def resume_session(run_path, overrides=None):
                               hint="The data files changed since the run was saved; start a new run.")
     epoch = runs.restore_checkpoint(saved.path, model, optimizer)
     _check_epochs_left(saved.path, epoch, config.train.epochs, (overrides or {}).get("epochs") is not None)
-    runs.point_latest(saved.path)
+    world = distributed.world()
+    if world.is_root:
+        runs.point_latest(saved.path)
+    world.broadcast(model.parameters())
     metrics = [row for row in saved.metrics if row["epoch"] <= epoch]
-    return Session(config, datasets, model, optimizer, saved.path, epoch, metrics)
+    return Session(config, datasets, model, optimizer, saved.path, epoch, metrics, world)
 
 
 def _check_epochs_left(run_dir, done, wanted, from_option):
@@ -143,46 +153,68 @@ def _counts(scores, targets, ignore_index):
     return int(counted.sum()), int(right.sum())
 
 
-def evaluate(model, dataset, config):
+def evaluate(model, dataset, config, world=distributed.ALONE):
     """Mean loss and accuracy over a dataset, without building a graph."""
+    return _means(*evaluate_sums(model, dataset, config, world))
+
+
+def evaluate_sums(model, dataset, config, world=distributed.ALONE):
+    """(summed loss, counted targets, right predictions) over a dataset: sums pool across datasets.
+
+    Under MPI each rank scores its share of every batch and the sums are added up.
+    """
     ignore = config.loss.ignore_index
     total_loss = total = right = 0
     model.eval()
     with no_grad():
-        for batch in dataset.batches(config.data.batch_size):
+        for batch in map(world.share, dataset.batches(config.data.batch_size)):
+            if not len(batch[-1]):  # a last batch with fewer rows than ranks leaves some none
+                continue
             scores, targets = forward(model, batch, config.data.mode, config.device)
             n, r = _counts(scores, targets, ignore)
             total_loss += scores.cross_entropy(targets, ignore_index=ignore).item() * n
             total, right = total + n, right + r
     model.train()
+    return world.sum((total_loss, total, right))
+
+
+def _means(total_loss, total, right):
+    """(mean loss, accuracy) from ``evaluate_sums``' figures."""
     return total_loss / max(total, 1), right / max(total, 1)
 
 
 def train_epoch(session, epoch, on_batch=None):
     """One pass over the training set; returns (mean loss, accuracy, examples)."""
-    config, model, optimizer = session.config, session.model, session.optimizer
-    ignore, clip = config.loss.ignore_index, config.optimizer.clip_norm
+    config, optimizer, clip = session.config, session.optimizer, session.config.optimizer.clip_norm
     per_parameter, summed = config.optimizer.clip_mode == "per_parameter", config.loss.reduction == "sum"
     rng = np.random.default_rng([config.train.seed, epoch])  # per epoch, so a resumed run shuffles alike
     bound = loss_bound(config.train.max_loss_ratio, len(session.datasets.vocab))
     total_loss = total = right = examples = 0
     for i, batch in enumerate(session.datasets.train.batches(config.data.batch_size, rng)):
-        scores, targets = forward(model, batch, config.data.mode, config.device)
-        loss = scores.cross_entropy(targets, ignore_index=ignore)
-        value = loss.item()
-        if not (math.isfinite(value) and (bound is None or value <= bound)):
-            _mark_diverged(session, epoch, i + 1)
-            raise _diverged(session, value, epoch, i + 1)
-        n, r = _counts(scores, targets, ignore)
-        (loss * n if summed else loss).backward()  # the sum over the batch is n times its mean
+        # Under MPI: this rank's share of the batch, and after backward every rank's gradients summed.
+        loss, n, r = _batch_loss(session, session.world.share(batch))
+        value, n, r = session.world.backward(loss, n, r, summed, optimizer.parameters)
+        if not (math.isfinite(value) and (bound is None or value <= bound)):  # the whole batch's loss
+            if session.world.is_root:
+                _mark_diverged(session, epoch, i + 1)
+            raise session.world.every_rank(_diverged(session, value, epoch, i + 1))
         if clip:
             clip_grad_norm(optimizer.parameters, clip, per_parameter)
         optimizer.step()
         total_loss, total, right = total_loss + value * n, total + n, right + r
-        examples += len(targets)
+        examples += len(batch[-1])
         if on_batch:
             on_batch(i + 1)
     return total_loss / max(total, 1), right / max(total, 1), examples
+
+
+def _batch_loss(session, batch):
+    """(mean loss, counted targets, right predictions) of a batch; (None, 0, 0) for one without rows."""
+    config, ignore = session.config, session.config.loss.ignore_index
+    if not len(batch[-1]):  # under MPI, a last batch with fewer rows than ranks leaves some none
+        return None, 0, 0
+    scores, targets = forward(session.model, batch, config.data.mode, config.device)
+    return (scores.cross_entropy(targets, ignore_index=ignore), *_counts(scores, targets, ignore))
 
 
 def loss_bound(max_loss_ratio, vocab_size):
@@ -266,13 +298,30 @@ def _enter_epoch(session, epoch):
 
 def _evaluation_row(session, epoch, train_loss, train_acc, speed, started):
     """The metrics of ``epoch``: training, test and (with a validation split) validation scores."""
-    config, datasets = session.config, session.datasets
-    test_loss, test_acc = evaluate(session.model, datasets.test, config)
+    datasets = session.datasets
+    (test_loss, test_acc), test_tasks = _split_scores(session, "test")
     row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
                test_acc=test_acc, examples_per_s=speed, elapsed_s=time.perf_counter() - started)
+    valid_tasks = None
     if datasets.valid is not None:
-        row["valid_loss"], row["valid_acc"] = evaluate(session.model, datasets.valid, config)
+        (row["valid_loss"], row["valid_acc"]), valid_tasks = _split_scores(session, "valid")
+    if datasets.tasks and session.world.is_root:  # several tasks: each one's errors too
+        per_task.save(session.run_dir, test_tasks, valid_tasks)
     return row
+
+
+def _split_scores(session, split):
+    """(mean loss, accuracy) over a split, and each task's accuracy when the run has several tasks, else {}.
+
+    With several tasks each task's part is scored once and the sums pooled, so
+    the figures are still over all the tasks' examples.
+    """
+    model, config, tasks, world = session.model, session.config, session.datasets.tasks, session.world
+    if not tasks:
+        return evaluate(model, getattr(session.datasets, split), config, world), {}
+    sums = {t.name: evaluate_sums(model, getattr(t, split), config, world) for t in tasks}
+    pooled = [sum(column) for column in zip(*sums.values())]
+    return _means(*pooled), {name: _means(*figures)[1] for name, figures in sums.items()}
 
 
 def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
@@ -298,9 +347,10 @@ def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
                 session.metrics.append(row)
                 if on_eval:
                     on_eval(row)
-            runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics)
+            if session.world.is_root:
+                runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics)
         except KeyboardInterrupt:
-            raise _interrupted(session, epoch) from None
+            raise session.world.every_rank(_interrupted(session, epoch)) from None  # every rank gets Ctrl-C
     return session.metrics
 
 

@@ -62,6 +62,12 @@ def memory_examples(stories, vocab, memory_size):
     return examples
 
 
+def _pad_ids(ids, shape):
+    """An (N, ...) id array padded on the right with ``<pad>`` to (N, *shape)."""
+    return np.pad(ids, [(0, 0)] + [(0, size - have) for size, have in zip(shape, ids.shape[1:])],
+                  constant_values=PAD_ID)
+
+
 def _ids(sentences, rows, sentence_len):
     """(rows, sentence_len) ids of the sentences, each cut to its first ``sentence_len`` words."""
     out = np.full((rows, sentence_len), PAD_ID, dtype=ID_DTYPE)
@@ -103,6 +109,21 @@ class MemoryDataset:
 
     slots = property(lambda self: self.memories.shape[1])
     sentence_len = property(lambda self: self.memories.shape[2])
+    lengths = property(lambda self: (self.sentence_len,))
+
+    @classmethod
+    def join(cls, parts, lengths=None):
+        """The questions of ``parts``, in order, as one dataset.
+
+        Sentences are padded to ``lengths`` (``(sentence_len,)``, default: the
+        longest), and every question gets as many slots as the part with the most.
+        """
+        (words,) = lengths or (max(p.sentence_len for p in parts),)
+        slots = max(p.slots for p in parts)
+        memories = np.concatenate([_pad_ids(p.memories, (slots, words)) for p in parts])
+        questions = np.concatenate([_pad_ids(p.questions, (words,)) for p in parts])
+        answers, counts = (np.concatenate([getattr(p, name) for p in parts]) for name in ("answers", "counts"))
+        return cls(memories, questions, answers, counts, parts[0].memory_size, parts[0].random_noise)
 
     def __len__(self):
         return len(self.answers)
