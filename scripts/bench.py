@@ -369,13 +369,15 @@ def _print_products(counts, seconds):
     return products / total
 
 
-def product_rates(hidden, batch=W.QA_BATCH, steps=66):
-    """GFLOP/s of numpy's float32 matrix product for the LSTM's three products.
+def product_rates(hidden, batch=W.QA_BATCH, steps=66, torch=None):
+    """GFLOP/s of float32 matrix products at the LSTM's three product shapes.
 
     These set the floor under a QA epoch: no Python or elementwise work can
     make minigrad faster than its products run. Each operand has the shape
     and memory order that ``ops/sequence.py`` passes (``steps`` is the
-    longest story); each rate is the best of 7 runs of 20 calls.
+    longest story); each rate is the best of 7 runs of 20 calls. With
+    ``torch``, each value is a pair: numpy's rate, then ``torch.matmul``'s on
+    the same arrays, which tells a slow product apart from a slow op around it.
     """
     import numpy as np
 
@@ -390,10 +392,18 @@ def product_rates(hidden, batch=W.QA_BATCH, steps=66):
                 "W_hh's gradient, all steps": (rand(steps * batch, hidden).T, rand(steps * batch, four))}
     rates = {}
     for name, (a, b) in operands.items():
-        a @ b  # warm-up: threads started, pages touched
-        best = min(_seconds_per_call(lambda: a @ b, 20) for _ in range(7))
-        rates[name] = 2 * a.shape[0] * a.shape[1] * b.shape[1] / best / 1e9
+        flop = 2 * a.shape[0] * a.shape[1] * b.shape[1]
+        rates[name] = _rate(lambda: a @ b, flop)
+        if torch is not None:
+            ta, tb = torch.from_numpy(a), torch.from_numpy(b)  # views: the same memory order
+            rates[name] = (rates[name], _rate(lambda: torch.matmul(ta, tb), flop))
     return rates
+
+
+def _rate(product, flop):
+    """GFLOP/s of ``product()``, best of 7 runs of 20 calls after a warm-up."""
+    product()  # warm-up: threads started, pages touched
+    return flop / min(_seconds_per_call(product, 20) for _ in range(7)) / 1e9
 
 
 def profile(number, quick, pytorch_s=None):
@@ -416,8 +426,14 @@ def profile(number, quick, pytorch_s=None):
         print(f"  minigrad's matrix products alone: {_duration(share * seconds / units, spec.unit)} per "
               f"{spec.unit}; PyTorch's whole {spec.unit} in the timed runs: {_duration(pytorch_s, spec.unit)}")
     if spec.hidden:
-        rates = ", ".join(f"{name} {rate:.0f}" for name, rate in product_rates(spec.hidden).items())
-        print(f"  numpy float32 products at these shapes, GFLOP/s: {rates}")
+        torch = _import_torch()
+        rates = product_rates(spec.hidden, torch=torch)
+        if torch is None:
+            listed = ", ".join(f"{name} {rate:.0f}" for name, rate in rates.items())
+            print(f"  numpy float32 products at these shapes, GFLOP/s: {listed}")
+        else:
+            listed = ", ".join(f"{name} {ours:.0f} / {theirs:.0f}" for name, (ours, theirs) in rates.items())
+            print(f"  float32 products at these shapes, GFLOP/s, numpy / torch.matmul: {listed}")
     profiler = cProfile.Profile()
     profiler.runcall(_seconds_per_call, runner.unit, units)
     by_file = _self_time_by_file(pstats.Stats(profiler).stats)
