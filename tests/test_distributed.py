@@ -6,7 +6,6 @@ why, where mpi4py or mpiexec is missing.
 """
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
@@ -58,8 +57,7 @@ needs_mpi = pytest.mark.skipif(_why_no_mpi() is not None, reason=str(_why_no_mpi
 
 def clean_env(**extra):
     """This environment without any MPI launcher's variables, one BLAS thread per process."""
-    names = distributed.SIZE_VARIABLES + distributed.RANK_VARIABLES
-    env = {k: v for k, v in os.environ.items() if k not in names and not k.startswith(("PMI_", "OMPI_", "PMIX_"))}
+    env = distributed.without_launcher()
     return {**env, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "COLUMNS": "200", **extra}
 
 

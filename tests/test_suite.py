@@ -2,6 +2,7 @@
 
 import csv
 import io
+import os
 import re
 import shutil
 
@@ -9,11 +10,12 @@ import pytest
 from rich.console import Console
 
 from conftest import TINY_QA, write_config
-from minigrad import suite, suite_report, training
+from minigrad import distributed, suite, suite_report, training
 from minigrad.config import load_config
 from minigrad.data.babi import data_dir
 from minigrad.errors import ConfigError, MinigradError
 from minigrad.suite_view import LineView, Progress, finish_times
+from minigrad.suite_workers import TrainProcesses
 
 # Two tasks, two seeds, one epoch, a few questions: four runs of about a second each.
 FAST = ["train.epochs=1", "data.train_size=40", "data.test_size=20"]
@@ -222,3 +224,14 @@ def test_progress_estimates_nothing_before_a_run_has_finished(config, tmp_path):
     progress = Progress(setup.runs, 1)
     progress.start(setup.runs[0])
     assert progress.remaining() == {} and progress.rows()[0]["left"] is None
+
+
+def test_a_local_suite_s_runs_see_no_launcher_variables(config, tmp_path, monkeypatch):
+    # A shell inside an MPI job (mpiexec -n 1, an srun step) still holds the launcher's variables.
+    for name in ("PMI_RANK", "PMI_SIZE", "PMI_FD", "OMPI_COMM_WORLD_SIZE", "OMPI_MCA_x", "PMIX_RANK",
+                 "HYDRA_CONTROL_FD", "MPI_LOCALNRANKS", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS"):
+        monkeypatch.setenv(name, "1")
+    env = TrainProcesses(suite.prepare(config, FAST, [1], 1, tmp_path / "s")).env
+    assert not [name for name in env if name.startswith(("PMI", "OMPI", "PMIX", "HYDRA", "MPI_", "SLURM"))]
+    assert env["PATH"] == os.environ["PATH"] and env["OPENBLAS_NUM_THREADS"] == "1"
+    assert not distributed.launched(env)

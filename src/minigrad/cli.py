@@ -223,28 +223,36 @@ def suite_command(
     config: Annotated[str, typer.Argument(help="The run file or bundled config's name, as train takes it.")],
     tasks: Annotated[str, typer.Option(help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
     seeds: Annotated[int, typer.Option(help="Train seeds 0..N-1 of each task.")] = 1,
-    jobs: Annotated[Optional[int], typer.Option(min=1, help="Runs at once (default: the number of cores).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(min=1, help="Runs at once (default: the number of cores; "
+                                                         "under mpiexec, runs at once on each rank, default 1).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="The suite folder (default: suites/<config name>).")] = None,
     set_fields: SetOption = None,
 ):
     """Train a run file on many bAbI tasks and seeds; summarize beside the published results."""
-    from . import suite
+    from . import distributed, suite
     from .report import suite_summary_table
     from .suite_report import PASS_LIMIT, SELECTION, table
     from .suite_view import LineView, LiveView
 
-    setup = _run(lambda: suite.prepare(config, set_fields, suite.parse_tasks(tasks), seeds, out))
-    workers = jobs or len(os.sched_getaffinity(0))
+    world = _run(distributed.world)  # under mpiexec, join the job first, as train does
+    setup = world.from_root(_run(lambda: suite.prepare(config, set_fields, suite.parse_tasks(tasks), seeds, out))
+                            if world.is_root else None)  # only rank 0 checks and creates the suite folder
+    # One rank per core is how mpiexec is meant to be used, so one run at a time on each.
+    workers = jobs or (1 if world.size > 1 else len(os.sched_getaffinity(0)))
+    if not world.is_root:  # another rank of an MPI job: trains what rank 0 gives it, silently
+        _run(lambda: suite.run_suite(setup, workers, None, world))
+        return
     left = sum(not suite.is_finished(setup, run) for run in setup.runs)
+    spread = f" ({workers} on each of {world.size} ranks)" if world.size > 1 else ""
     console.print(f"suite folder: {setup.folder}; {len(setup.runs) - left} of {len(setup.runs)} runs finished, "
-                  f"{left} to train, {workers} at a time.", markup=False, highlight=False)
+                  f"{left} to train, {workers * world.size} at a time{spread}.", markup=False, highlight=False)
     console.print(f"Each task reports {SELECTION[setup.select_by]}.", markup=False, highlight=False)
     title = f"{setup.config.name}: {len(setup.runs)} runs"
 
     def view_for(progress):
         return LiveView(console, progress, title) if console.is_terminal else LineView(console, progress)
 
-    _, summary, baselines = _run(lambda: suite.run_suite(setup, workers, view_for))
+    _, summary, baselines = _run(lambda: suite.run_suite(setup, workers, view_for, world))
     header, rows = table(summary, baselines)
     console.print(suite_summary_table(f"test error (%), pass <= {PASS_LIMIT:g}%", header, rows, PASS_LIMIT))
     console.print(f"written: {setup.folder / 'results.csv'}, summary.csv, summary.md", markup=False, highlight=False)

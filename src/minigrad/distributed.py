@@ -28,6 +28,10 @@ from .errors import MinigradError
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE",
                   "PMIX_SIZE", "SLURM_STEP_NUM_TASKS")
 RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "MV2_COMM_WORLD_RANK", "SLURM_PROCID")
+# What else launchers put in each process's environment (MPICH's PMI_FD, Hydra's
+# HYDRA_*, Open MPI's OMPI_MCA_*, ...): a process a rank starts must see none of
+# it, or it would take itself for a rank of the job.
+LAUNCHER_PREFIXES = ("PMI_", "OMPI_", "PMIX_", "HYDRA_", "MPI_LOCAL")
 INSTALL = "pip install 'minigrad[mpi]'"
 
 # How long a rank other than 0 waits before reporting an error of its own:
@@ -62,6 +66,13 @@ def launcher_rank(environ=None):
     """This process's rank as the launcher's variables give it, or None outside a launcher."""
     env = os.environ if environ is None else environ
     return next((_number(env[name]) for name in RANK_VARIABLES if name in env), None)
+
+
+def without_launcher(environ=None):
+    """A copy of the environment less every MPI launcher's variables: for a process that must train alone."""
+    env = os.environ if environ is None else environ
+    names = set(SIZE_VARIABLES + RANK_VARIABLES)
+    return {key: value for key, value in env.items() if key not in names and not key.startswith(LAUNCHER_PREFIXES)}
 
 
 class Alone:
@@ -232,10 +243,16 @@ def report(error, show):
     so MPI_Abort ends them all: rank 0 says its error at once; any other rank
     first gives rank 0 the time to say an error every rank meets (a bad data
     file, say) and end the job, and then says its own, naming itself unless
-    it is marked ``every_rank`` (a diverging loss, Ctrl-C).
+    it is marked ``every_rank`` (a diverging loss, Ctrl-C). An error marked
+    ``job_finished`` comes after every rank's work is over (a suite stopped by
+    Ctrl-C): rank 0 says it and the job ends without MPI_Abort.
     """
     if not isinstance(_world, MPIWorld):
         if launcher_rank() in (None, 0):
+            show(error)
+        return
+    if getattr(error, "job_finished", False):  # every rank is through already: none waits to be stopped
+        if _world.is_root:
             show(error)
         return
     if not _world.is_root:

@@ -18,9 +18,10 @@ others from their checkpoints. How the runs are trained, several at once, is
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from . import bundled
+from . import bundled, distributed
 from .config import load_config
 from .errors import ConfigError, MinigradError
 from .overrides import parse_settings
@@ -38,6 +39,7 @@ class Interrupted(MinigradError):
     """Ctrl-C stopped the suite; finished runs and every run's last epoch are kept."""
 
     exit_code = 130
+    job_finished = True  # raised once every rank of an MPI job has stopped its runs: nothing to abort
 
 
 @dataclass(frozen=True)
@@ -171,21 +173,27 @@ def result_of(suite, run, outcome=None):
     return run_result(run, status, saved_epoch(run.folder), message)
 
 
-def run_suite(suite, jobs, view_for):
+def run_suite(suite, jobs, view_for, world=distributed.ALONE):
     """Train every unfinished run, ``jobs`` at a time, then write the suite's files.
 
     ``view_for(progress)`` gives the view to report to. Returns (results, summary,
     baselines); on Ctrl-C the files are written with what is done and
-    ``Interrupted`` is raised.
+    ``Interrupted`` is raised. Under MPI every rank calls it, with ``jobs``
+    runs at a time on each: rank 0 hands out the runs, reports and writes; the
+    others train what they are given and return None.
     """
     from .suite_report import load_baselines, summarize, write_outputs
     from .suite_view import Progress
-    from .suite_workers import TrainProcesses, run_locally
+    from .suite_workers import TrainProcesses, run_locally, run_over_mpi
 
+    run_one = TrainProcesses(suite, world)
+    if not world.is_root:
+        return run_over_mpi([], run_one, jobs, world=world)
+    runner = run_locally if world.size == 1 else partial(run_over_mpi, world=world)
     baselines = load_baselines()
     finished = [(run, result_of(suite, run)) for run in suite.runs if is_finished(suite, run)]
     pending = [run for run in suite.runs if not is_finished(suite, run)]
-    view, outcomes = view_for(Progress(suite.runs, jobs, finished)), {}
+    view, outcomes = view_for(Progress(suite.runs, jobs * world.size, finished)), {}
 
     def done(run, outcome):
         outcomes[run] = outcome
@@ -199,7 +207,7 @@ def run_suite(suite, jobs, view_for):
 
     try:
         with view:
-            run_locally(pending, TrainProcesses(suite), jobs, view.started, done)
+            runner(pending, run_one, jobs, view.started, done)
     except KeyboardInterrupt:
         write()
         raise Interrupted("interrupted: finished runs are kept, and each stopped run keeps its last complete epoch.",
