@@ -10,6 +10,8 @@ A run folder (``runs/<name>/``) holds::
                     buffers (Adam's moments) and the epoch
     state.json      the last complete epoch
     metrics.csv     one row per evaluation
+    per_task.csv    runs on several tasks only: each task's errors at the
+                    last evaluation (see ``minigrad.per_task``)
 
 ``runs/latest`` points at the newest run. Every file is written atomically
 (a temporary file renamed over the old one), so an interrupted save never
