@@ -47,6 +47,28 @@ def test_embedding_bag_with_position_weights():
     assert w.grad.numpy().tolist() == [[10, -10], [1, -1], [2, -0.5], [0, 0]]
 
 
+def test_embedding_bag_reads_tables_side_by_side_and_skips_padding():
+    a, b = leaf(TABLE), leaf(TABLE * 10)
+    position = np.array([[1.0, 1.0], [2.0, 0.5], [10.0, 10.0]])
+    out = EmbeddingBag.apply(a, b, ids=np.array([[1, 2, 0]]), position=position, padding=0)
+    # <pad>'s row (9, 9) adds nothing, whatever its weight
+    assert out.numpy().tolist() == [[1 + 2 * 3, 2 + 0.5 * 4, 10 + 20 * 3, 20 + 5 * 4]]
+    out.backward(np.array([[1.0, -1.0, 2.0, 0.5]]))
+    assert a.grad.numpy().tolist() == [[0, 0], [1, -1], [2, -0.5], [0, 0]]
+    assert b.grad.numpy().tolist() == [[0, 0], [2, 0.5], [4, 0.25], [0, 0]]
+    assert a.numpy()[0].tolist() == [9, 9]  # the table itself is untouched
+
+
+def test_embedding_bag_of_one_word_is_a_lookup_in_every_table():
+    a, b = leaf(TABLE), leaf(-TABLE)
+    out = EmbeddingBag.apply(a, b, ids=np.array([[[3], [1]], [[3], [0]]]))
+    assert out.shape == (2, 2, 4)
+    assert out.numpy()[0].tolist() == [[5, 6, -5, -6], [1, 2, -1, -2]]
+    out.backward(np.ones((2, 2, 4)))
+    assert a.grad.numpy().tolist() == [[1, 1], [1, 1], [0, 0], [2, 2]]  # no padding: row 0 learns
+    assert b.grad.numpy().tolist() == a.grad.numpy().tolist()
+
+
 @pytest.mark.parametrize("position", [None, np.array([[1.0, 1.0], [2.0, 0.5], [10.0, 10.0]])])
 def test_embedding_bag_scatter_path_for_large_vocabularies_agrees(monkeypatch, position):
     """Past ONE_HOT_LIMIT the backward scatter-adds instead; both give the same gradient."""
@@ -57,8 +79,11 @@ def test_embedding_bag_scatter_path_for_large_vocabularies_agrees(monkeypatch, p
         monkeypatch.setattr("minigrad.ops.memory.ONE_HOT_LIMIT", limit)
         w = leaf(TABLE)
         EmbeddingBag.apply(w, ids=ids, position=position).backward(g)
-        grads.append(w.grad.numpy())
-    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+        a, b = leaf(TABLE), leaf(TABLE[::-1])  # two tables, with padding
+        EmbeddingBag.apply(a, b, ids=ids, position=position, padding=0).backward(np.concatenate([g, -g], -1))
+        grads.append([w.grad.numpy(), a.grad.numpy(), b.grad.numpy()])
+    for one_hot, scattered in zip(*grads):
+        np.testing.assert_allclose(one_hot, scattered, rtol=1e-12)
 
 
 def test_embedding_bag_keeps_float32():

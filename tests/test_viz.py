@@ -116,7 +116,7 @@ def test_memory_network_hops_are_grouped():
     graph = graph_run.traced_graph(session)
     repeated = {node.label: node.repeat for node in graph.nodes.values() if node.kind == "op" and node.repeat > 1}
     assert repeated.get("MatMul") == 3  # the hops: each reads its memories once
-    assert repeated.get("EmbeddingBag") == 4  # the four memory tables of adjacent tying
+    assert repeated.get("GetItem") == 4  # the four memory tables of adjacent tying, cut from one shared bag
     ungrouped = graph_run.traced_graph(graph_run.from_config("configs/babi_memn2n.yaml",
                                                              parse_settings(["data.train_size=64"])), group=False)
     assert len(ungrouped.nodes) > len(graph.nodes) + 20

@@ -101,9 +101,8 @@ class MemN2N(Module):
     def attend(self, memories, questions, times, mask):
         """(answer scores (batch, vocab), the attention weights (batch, slots) of every hop)."""
         memories, questions, times, mask = (_array(x) for x in (memories, questions, times, mask))
-        tables = [t.table() for t in self.tables]  # each read once per batch, padding row held at 0
-        embedded = [self._embed_memories(i, table, memories, times) for i, table in enumerate(tables)]
-        u = self._bag(self._question_table(tables), questions)
+        embedded = self._embed_memories(memories, times)
+        u = self._bag([self._question_table()], questions)
         weights = []
         for key, value in self.pairs:
             p = self._attention(embedded[key], u, mask)
@@ -111,12 +110,13 @@ class MemN2N(Module):
             o = (p.reshape(batch, 1, slots) @ embedded[value]).reshape(batch, self.dim)
             u = self._next(u, o)
             weights.append(p)
-        return self._answer(u, tables), weights
+        return self._answer(u), weights
 
-    def _bag(self, table, ids):
-        """(..., words) ids -> (..., dim) sums of their (position-weighted) vectors."""
+    def _bag(self, tables, ids):
+        """(..., words) ids -> (..., len(tables) * dim): each table's sums of their (position-weighted)
+        vectors, side by side; ``<pad>`` adds nothing and its rows never learn."""
         position = self._position(ids.shape[-1], ids) if self.position_encoding else None
-        return ops.EmbeddingBag.apply(table, ids=ids, position=position)
+        return ops.EmbeddingBag.apply(*tables, ids=ids, position=position, padding=PAD_ID)
 
     def _position(self, words, like):
         key = (words, device_of(like))
@@ -124,10 +124,18 @@ class MemN2N(Module):
             self._positions[key] = to_device(position_encoding(words, self.dim), key[1])
         return self._positions[key]
 
-    def _embed_memories(self, i, table, memories, times):
-        """Memory vectors (batch, slots, dim) from table ``i``, with its age vectors added."""
-        bags = self._bag(table, memories)
-        return bags + self.times[i](times) if self.times else bags
+    def _embed_memories(self, memories, times):
+        """Every memory table's vectors (batch, slots, dim), with their age vectors added.
+
+        All tables read the same ids, so they are bagged together, and so are
+        the age tables (an age is a bag of one word, and no age is padding).
+        """
+        batch, slots, _ = memories.shape
+        bags = self._bag([t.weight for t in self.tables], memories)
+        if self.times:
+            bags = bags + ops.EmbeddingBag.apply(*[t.weight for t in self.times], ids=times[..., None])
+        side = bags.reshape(batch, slots, len(self.tables), self.dim)
+        return [side[:, :, i] for i in range(len(self.tables))]
 
     def _attention(self, keys, u, mask):
         """Weights (batch, slots) of u against every key; zero at empty slots."""
@@ -138,13 +146,13 @@ class MemN2N(Module):
         return ops.MaskedSoftmax.apply(scores, mask=mask)
 
     # ---- what the tying decides ----------------------------------------------------
-    def _question_table(self, tables):
+    def _question_table(self):
         raise NotImplementedError
 
     def _next(self, u, o):
         raise NotImplementedError
 
-    def _answer(self, u, tables):
+    def _answer(self, u):
         raise NotImplementedError
 
 
@@ -158,14 +166,14 @@ class AdjacentMemN2N(MemN2N):
         self._memory_tables(self.hops + 1)
         self.pairs = [(k, k + 1) for k in range(self.hops)]
 
-    def _question_table(self, tables):
-        return tables[0]
+    def _question_table(self):
+        return self.tables[0].weight
 
     def _next(self, u, o):
         return u + o
 
-    def _answer(self, u, tables):
-        return u @ tables[-1].T
+    def _answer(self, u):
+        return u @ self.tables[-1].table().T  # the padding row held at zero
 
 
 class LayerwiseMemN2N(MemN2N):
@@ -181,13 +189,13 @@ class LayerwiseMemN2N(MemN2N):
         self.mix = _normal_linear(self.dim, self.dim, self.std)  # H
         self.answer = _normal_linear(self.dim, vocab_size, self.std)  # W
 
-    def _question_table(self, tables):
-        return self.question.table()
+    def _question_table(self):
+        return self.question.weight
 
     def _next(self, u, o):
         return self.mix(u) + o
 
-    def _answer(self, u, tables):
+    def _answer(self, u):
         return self.answer(u)
 
 

@@ -9,6 +9,7 @@ from .memory import EmbeddingBag, MaskedSoftmax, ZeroRow
 # Bags of 4 word slots over a 6-word table: repeated words, and <pad> (0) in the tails.
 IDS = [[[1, 2, 1, 0], [3, 5, 0, 0], [0, 0, 0, 0]],
        [[4, 4, 4, 2], [5, 1, 3, 0], [2, 0, 0, 0]]]
+AGES = [[[4], [1], [0]], [[2], [2], [3]]]  # one word per bag, one repeated
 POSITION = np.linspace(0.5, 1.5, 4 * 3).reshape(4, 3)  # (words, dim), all distinct
 # One row with an empty last slot, one with a single real slot, one with none.
 MASK = np.array([[True, True, False], [False, True, False], [False, False, False]])
@@ -16,6 +17,17 @@ MASK = np.array([[True, True, False], [False, True, False], [False, False, False
 
 def _bag(weight, ids, position=1.0):
     return (weight[ids] * position).sum(axis=-2)
+
+
+def _side_by_side_bag(*weights, ids, position=1.0, padding=None):
+    """Each table's bag on its own, with the padding row zeroed, joined along the last axis."""
+    bags = []
+    for w in weights:
+        table = w.copy()
+        if padding is not None:
+            table[padding] = 0
+        bags.append(_bag(table, ids, position))
+    return np.concatenate(bags, axis=-1)
 
 
 def _zero_row(weight, row):
@@ -43,6 +55,13 @@ CASES = [
     case("embedding_bag", "position weights, ids (3,4)",
          lambda w, i: EmbeddingBag.apply(w, ids=i.data, position=POSITION), [normal(6, 3), fixed(IDS[1])],
          lambda w, i: _bag(w, i, POSITION)),
+    case("embedding_bag", "three tables side by side, position weights, padding 0, ids (2,3,4)",
+         lambda a, b, c, i: EmbeddingBag.apply(a, b, c, ids=i.data, position=POSITION, padding=0),
+         [normal(6, 3), normal(6, 3), normal(6, 3), fixed(IDS)],
+         lambda a, b, c, i: _side_by_side_bag(a, b, c, ids=i, position=POSITION, padding=0)),
+    case("embedding_bag", "two tables, one-word bags (lookups), ids (2,3,1)",
+         lambda a, b, i: EmbeddingBag.apply(a, b, ids=i.data), [normal(5, 2), normal(5, 2), fixed(AGES)],
+         lambda a, b, i: _side_by_side_bag(a, b, ids=i)),
     case("masked_softmax", "(3,3) with empty slots and an empty row",
          lambda x: MaskedSoftmax.apply(x, mask=MASK), [normal(3, 3)], lambda x: _masked_softmax(x, MASK)),
     case("masked_softmax", "(2,3,5) all slots real", lambda x: MaskedSoftmax.apply(x, mask=np.ones((2, 3, 5), bool)),
