@@ -41,7 +41,7 @@ from . import nn, optim
 from .autograd import Function
 from .backend import get_array_module
 from .nn import MSELoss, Module, Sigmoid, Tanh
-from .nn.layers import LayerError, as_indices
+from .nn.losses import class_ids
 from .nn.recurrent import ACTIVATIONS, RecurrentLayerError
 from .ops.loss import _log_softmax
 from .tensor import Tensor as _Tensor
@@ -207,14 +207,7 @@ class CrossEntropyLoss(Module):
     ids and backpropagates the gradient of the sum (``LessonCrossEntropy``)."""
 
     def forward(self, input, target):
-        target = as_indices(target)
-        if target.size * input.shape[-1] != input.size:
-            raise LayerError(
-                f"CrossEntropyLoss: {input.size // input.shape[-1]} rows of logits {input.shape} "
-                f"but {target.size} targets {target.shape}.",
-                hint="Give one class id per row of logits.",
-            )
-        return LessonCrossEntropy.apply(input, targets=target)
+        return LessonCrossEntropy.apply(input, targets=class_ids(input, target))
 
 
 class SGD(optim.SGD):

@@ -52,11 +52,16 @@ class CrossEntropyLoss(Module):
 
     def forward(self, input, target):
         """``input``: logits (..., classes); ``target``: class ids shaped like ``input[..., 0]``."""
-        target = as_indices(target)
-        if target.size * input.shape[-1] != input.size:
-            raise LayerError(
-                f"CrossEntropyLoss: {input.size // input.shape[-1]} rows of logits {input.shape} "
-                f"but {target.size} targets {target.shape}.",
-                hint="Give one class id per row of logits.",
-            )
-        return F.cross_entropy(input, target, ignore_index=self.ignore_index)
+        return F.cross_entropy(input, class_ids(input, target), ignore_index=self.ignore_index)
+
+
+def class_ids(logits, target):
+    """``target`` as an id array with one class id per row of ``logits``, or a LayerError saying why not."""
+    target = as_indices(target)
+    if target.size * logits.shape[-1] != logits.size:
+        raise LayerError(
+            f"CrossEntropyLoss: {logits.size // logits.shape[-1]} rows of logits {logits.shape} "
+            f"but {target.size} targets {target.shape}.",
+            hint="Give one class id per row of logits.",
+        )
+    return target
