@@ -158,14 +158,16 @@ def _train_with_display(training, session):
     progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("batches"), TimeElapsedColumn(), console=console)
     bar = progress.add_task("train", total=1, epoch=0)
-    with Live(Group(table, progress), console=console, refresh_per_second=8):
-        training.train(
-            session,
-            on_epoch_start=lambda epoch, total: progress.reset(bar, total=total, epoch=epoch),
-            on_batch=lambda done: progress.update(bar, completed=done),
-            on_eval=lambda row: add_metrics_row(table, row),
-        )
-    console.print()  # end the progress line, which a non-terminal output leaves open
+    try:
+        with Live(Group(table, progress), console=console, refresh_per_second=8):
+            training.train(
+                session,
+                on_epoch_start=lambda epoch, total: progress.reset(bar, total=total, epoch=epoch),
+                on_batch=lambda done: progress.update(bar, completed=done),
+                on_eval=lambda row: add_metrics_row(table, row),
+            )
+    finally:
+        console.print()  # end the progress line, which a non-terminal output leaves open, before any message
 
 
 @app.command()
