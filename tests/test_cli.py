@@ -380,7 +380,9 @@ def test_files_are_readable_like_any_new_file(make_config, tmp_path):
     invoke("train", make_config())
     run_dir = tmp_path / "runs" / "tiny"
     modes = {name: (run_dir / name).stat().st_mode & 0o777 for name in RUN_FILES}
-    assert set(modes.values()) == {serialization._FILE_MODE}, modes
+    umask = os.umask(0)  # reading the umask means setting it: put it straight back
+    os.umask(umask)
+    assert set(modes.values()) == {0o666 & ~umask}, modes  # what open() gives a new file
 
 
 
