@@ -179,7 +179,7 @@ def test_a_failing_rank_stops_the_job(tmp_path):
             "def broken(session, batch):\n"
             "    raise errors.DataError('cannot read the batch')\n"
             "if distributed.launcher_rank() == 1:\n"
-            "    training._batch_loss = broken\n"
+            "    training.batch_loss = broken\n"
             f"sys.argv = ['minigrad', 'train', {str(write(tmp_path, LM))!r}]; cli.main()")
     started = time.monotonic()
     job = run([], ranks=2, code=fail)

@@ -18,30 +18,27 @@ from .errors import ConfigError, MinigradError
 def from_config(path, settings=None):
     """A session (no run folder) for a run file, seeded as ``minigrad train`` seeds it."""
     config = load_config(path, settings=settings)
-    return training.Session(config, *training._build(config), run_dir=None)
+    return training.Session(config, *training.build(config), run_dir=None)
 
 
 def from_run(path):
     """A session for a run folder, with its saved weights, at the epoch it would train next."""
     saved = runs.load_run(path)
     config = load_config(saved.path / "config.yaml")
-    session = training.Session(config, *training._build(config), run_dir=saved.path)
+    session = training.Session(config, *training.build(config), run_dir=saved.path)
     runs.load_weights(session.model, saved.weights, Path(saved.path) / "weights.npz")
     session.start_epoch = min(saved.epoch, config.train.epochs - 1)
     return session
 
 
 def training_step(session):
-    """The loss of the first training batch of the session's next epoch, as ``training.train_epoch`` computes it."""
+    """The loss that the first training batch of the session's next epoch backpropagates in ``minigrad train``."""
     config, epoch = session.config, session.start_epoch + 1
-    training._enter_epoch(session, epoch)  # e.g. a memory network's linear start has no softmax
+    training.enter_epoch(session, epoch)  # e.g. a memory network's linear start has no softmax
     rng = np.random.default_rng([config.train.seed, epoch])  # that epoch's shuffle
     batch = next(iter(session.datasets.train.batches(config.data.batch_size, rng)))
-    scores, targets = training.forward(session.model, batch, config.data.mode, config.device)
-    loss = scores.cross_entropy(targets, ignore_index=config.loss.ignore_index)
-    if config.loss.reduction == "sum":  # training backpropagates the batch's sum, n times its mean
-        loss = loss * training._counts(scores, targets, config.loss.ignore_index)[0]
-    return loss
+    loss, counted, _ = training.batch_loss(session, batch)
+    return loss * counted if config.loss.reduction == "sum" else loss  # a summed loss is n times the mean
 
 
 def traced_graph(session, group=True):

@@ -37,7 +37,7 @@ def read_metrics(run_dir):
     if not file.is_file():
         what = "no run folder" if not run_dir.is_dir() else "no metrics.csv (no epoch finished yet?) in"
         raise CheckpointError(f"{what} {run_dir}.", hint="Pass run folders, e.g. runs/babi_rnn, or a suite folder.")
-    rows = runs._read_metrics(file)
+    rows = runs.read_metrics(file)
     if not rows:
         raise CheckpointError(f"{file} has no rows yet: no epoch has been evaluated.")
     return rows

@@ -78,7 +78,7 @@ def _read(folder, name, reader, *args):
 
 
 def _read_config(folder, summary):
-    config = _read(folder, "config.yaml", runs._read_yaml)
+    config = _read(folder, "config.yaml", runs.read_yaml)
     try:
         model, data, train = config["model"], config["data"], config["train"]
         summary.model = _model_name(model)
@@ -98,7 +98,7 @@ def _read_state(folder, summary):
     if not (folder / "state.json").exists():
         summary.done = 0  # stopped before its first epoch was saved
         return {}
-    state = _read(folder, "state.json", runs._read_json, runs._state_problem)
+    state = _read(folder, "state.json", runs.read_state)
     summary.done = state["epoch"]
     return state
 
@@ -106,7 +106,7 @@ def _read_state(folder, summary):
 def _read_metrics(folder, summary):
     if not (folder / "metrics.csv").exists() and summary.done == 0:
         return
-    rows = _read(folder, "metrics.csv", runs._read_metrics)
+    rows = _read(folder, "metrics.csv", runs.read_metrics)
     if rows:
         best = max(rows, key=lambda r: r["test_acc"])
         summary.best_acc, summary.best_epoch = best["test_acc"], best["epoch"]

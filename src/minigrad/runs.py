@@ -171,10 +171,10 @@ def load_run(path):
     if missing:
         raise CheckpointError(f"run folder {path} is incomplete: missing {', '.join(missing)}.",
                               hint="The run may have stopped before its first epoch ended; train it again.")
-    state = _read_json(path / "state.json", _state_problem)
-    return SavedRun(path, _read_yaml(path / "config.yaml"), Vocabulary.load(path / "vocab.json"),
+    state = read_state(path / "state.json")
+    return SavedRun(path, read_yaml(path / "config.yaml"), Vocabulary.load(path / "vocab.json"),
                     _read_json(path / "meta.json", _meta_problem), _load_arrays(path / "weights.npz"),
-                    state["epoch"], _read_metrics(path / "metrics.csv"))
+                    state["epoch"], read_metrics(path / "metrics.csv"))
 
 
 def _damaged(file, reason):
@@ -194,6 +194,11 @@ def _read_text(file):
         return file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _damaged(file, exc) from None
+
+
+def read_state(file):
+    """The ``{"epoch": N, ...}`` of a run's ``state.json``; CheckpointError naming it if damaged."""
+    return _read_json(file, _state_problem)
 
 
 def _read_json(file, problem):
@@ -232,7 +237,8 @@ def _meta_problem(meta):
     return None
 
 
-def _read_yaml(file):
+def read_yaml(file):
+    """The mapping in a run folder's YAML file; CheckpointError naming the file if damaged."""
     try:
         data = yaml.safe_load(_read_text(file))
     except (yaml.YAMLError, RecursionError) as exc:
@@ -242,7 +248,7 @@ def _read_yaml(file):
     return data
 
 
-def _read_metrics(file):
+def read_metrics(file):
     """The rows of ``metrics.csv``: the standard columns must all be there, others are kept too."""
     text = _read_text(file)
     if not text.endswith("\n"):  # written whole, one row per line, so a cut file ends mid-row

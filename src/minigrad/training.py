@@ -67,7 +67,7 @@ def _memory_options(model):
     return {"memory_size": model.memory_size, "random_noise": model.random_noise}
 
 
-def _build(config):
+def build(config):
     """Seeded data, model and optimizer for ``config`` (the same seed gives the same run)."""
     check_device(config.device)
     np.random.seed(config.train.seed)  # layers draw their initial weights from numpy's global generator
@@ -99,7 +99,7 @@ def _check_not_empty(data, datasets):
 def start_session(config):
     """A new run: build everything and create its folder."""
     world = distributed.world()
-    datasets, model, optimizer = _build(config)
+    datasets, model, optimizer = build(config)
     run_dir = None
     if world.is_root:  # under MPI, rank 0 alone writes the run folder
         run_dir = runs.new_run_dir(config.train.out, config.name)
@@ -112,7 +112,7 @@ def resume_session(run_path, overrides=None):
     """Continue a saved run from its last complete epoch (``overrides`` may raise ``epochs``)."""
     saved = runs.load_run(run_path)
     config = load_config(saved.path / "config.yaml", overrides)
-    datasets, model, optimizer = _build(config)
+    datasets, model, optimizer = build(config)
     if datasets.vocab != saved.vocab:
         raise CheckpointError(f"{saved.path}: the task's vocabulary no longer matches the saved one.",
                               hint="The data files changed since the run was saved; start a new run.")
@@ -192,7 +192,7 @@ def train_epoch(session, epoch, on_batch=None):
     total_loss = total = right = examples = 0
     for i, batch in enumerate(session.datasets.train.batches(config.data.batch_size, rng)):
         # Under MPI: this rank's share of the batch, and after backward every rank's gradients summed.
-        loss, n, r = _batch_loss(session, session.world.share(batch))
+        loss, n, r = batch_loss(session, session.world.share(batch))
         value, n, r = session.world.backward(loss, n, r, summed, optimizer.parameters)
         if not (math.isfinite(value) and (bound is None or value <= bound)):  # the whole batch's loss
             if session.world.is_root:
@@ -208,7 +208,7 @@ def train_epoch(session, epoch, on_batch=None):
     return total_loss / max(total, 1), right / max(total, 1), examples
 
 
-def _batch_loss(session, batch):
+def batch_loss(session, batch):
     """(mean loss, counted targets, right predictions) of a batch; (None, 0, 0) for one without rows."""
     config, ignore = session.config, session.config.loss.ignore_index
     if not len(batch[-1]):  # under MPI, a last batch with fewer rows than ranks leaves some none
@@ -288,7 +288,7 @@ def learning_rate(config, epoch):
     return config.optimizer.lr * (schedule.factor ** (done // schedule.every) if schedule else 1.0)
 
 
-def _enter_epoch(session, epoch):
+def enter_epoch(session, epoch):
     """Set the learning rate and the phase (linear start or not) that ``epoch`` trains in."""
     session.optimizer.lr = learning_rate(session.config, epoch)
     start = getattr(session.config.model, "linear_start", None)
@@ -338,7 +338,7 @@ def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
         if on_epoch_start:
             on_epoch_start(epoch, batches)
         try:  # Ctrl-C while training or evaluating; the epoch before is on disk
-            _enter_epoch(session, epoch)
+            enter_epoch(session, epoch)
             tick = time.perf_counter()
             train_loss, train_acc, examples = train_epoch(session, epoch, on_batch)
             speed = examples / max(time.perf_counter() - tick, 1e-9)
