@@ -11,7 +11,7 @@ import numpy as np
 
 from .gradcheck import Case, Trial
 from .lesson import Embedding, LessonCrossEntropy, Linear, LSTMCell, RNNCell, Sequential, Tanh
-from .nn.cases import _float64_parameters, _log_softmax
+from .nn.cases import _float64_parameters, _log_softmax, embedding_trial
 from .nn.recurrent_cases import _linear, _step
 
 BATCH, N_IN, N_HIDDEN, N_OUT, STEPS = 2, 3, 4, 3, 2
@@ -36,13 +36,6 @@ def _linear_case(rng):
     layer = Linear(4, 3)
     params = _float64_parameters(layer, rng)
     return Trial(layer, [rng.standard_normal((5, 4))], lambda x: _linear(layer, x), params)
-
-
-def _embedding_case(rng):
-    layer = Embedding(5, 3)
-    params = _float64_parameters(layer, rng)
-    ids = np.array([[1, 2, 1], [4, 2, 2]])  # repeated ids: their gradients must add up
-    return Trial(layer, [ids], lambda i: layer.weight.data[i], params)
 
 
 def _sequential_case(rng):
@@ -89,7 +82,7 @@ CASES = [
     _cross_entropy_case((6, 4)),
     _cross_entropy_case((2, 3, 5)),
     Case("lesson.Linear", "(5,4) -> (5,3)", _linear_case),
-    Case("lesson.Embedding", "5x3 table, ids (2,3) with repeats", _embedding_case),
+    Case("lesson.Embedding", "5x3 table, ids (2,3) with repeats", lambda rng: embedding_trial(rng, Embedding)),
     Case("lesson.Sequential", "Embedding+Tanh+Linear into the summed cross-entropy", _sequential_case),
     _cell_case(RNNCell),
     _cell_case(LSTMCell),
