@@ -8,6 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from minigrad import backend, cli, training
+from minigrad.data.babi import data_dir
 from minigrad.tensor import Tensor
 
 # The real allocator setting, for the tests that check it; everywhere else it is replaced.
@@ -138,3 +139,16 @@ def fail_during(monkeypatch, epoch, batch, make_loss):
 
     monkeypatch.setattr(training, "train_epoch", train_epoch)
     monkeypatch.setattr(Tensor, "cross_entropy", cross_entropy)
+
+
+def tasks_with_a_broken_one(folder):
+    """A data folder (for MINIGRAD_DATA) with tasks 1 and 2, task 2's training file broken at line 2.
+
+    Returns (the folder, the broken file).
+    """
+    folder.mkdir()
+    for file in data_dir().glob("qa[12]_*.txt"):
+        shutil.copy(file, folder)
+    broken = next(folder.glob("qa2_*_train.txt"))
+    broken.write_text("1 Mary moved to the bathroom.\nnot a numbered line\n")
+    return folder, broken

@@ -7,7 +7,6 @@ saying why, where mpi4py or mpiexec is missing.
 import csv
 import json
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_QA, write_config
+from conftest import TINY_QA, tasks_with_a_broken_one, write_config
 from minigrad import distributed
-from minigrad.data.babi import data_dir
 from test_distributed import TIMEOUT_S, _mpiexec, assert_ok, clean_env, needs_mpi, run
 
 # Two tasks, two seeds, one epoch, a few questions: four runs of about a second each.
@@ -67,12 +65,7 @@ def test_two_ranks_give_the_local_suite_s_results(config, tmp_path):
 
 @needs_mpi
 def test_a_failing_run_under_mpi_is_recorded_and_the_rest_go_on(config, tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    for file in data_dir().glob("qa[12]_*.txt"):
-        shutil.copy(file, data)
-    broken = next(data.glob("qa2_*_train.txt"))
-    broken.write_text("1 Mary moved to the bathroom.\nnot a numbered line\n")
+    data, broken = tasks_with_a_broken_one(tmp_path / "data")
     job = suite(config, tmp_path / "mpi", ranks=2, MINIGRAD_DATA=str(data))
     assert_ok(job)
     results = read_csv(tmp_path / "mpi" / "results.csv")

@@ -4,15 +4,13 @@ import csv
 import io
 import os
 import re
-import shutil
 
 import pytest
 from rich.console import Console
 
-from conftest import TINY_QA, write_config
+from conftest import TINY_QA, tasks_with_a_broken_one, write_config
 from minigrad import distributed, suite, suite_report, training
 from minigrad.config import load_config
-from minigrad.data.babi import data_dir
 from minigrad.errors import ConfigError, MinigradError
 from minigrad.suite_view import LineView, Progress, finish_times
 from minigrad.suite_workers import TrainProcesses
@@ -167,12 +165,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(config, tmp_path):
 
 
 def test_a_failing_run_is_recorded_and_the_rest_go_on(config, tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    data.mkdir()
-    for file in data_dir().glob("qa[12]_*.txt"):
-        shutil.copy(file, data)
-    broken = next(data.glob("qa2_*_train.txt"))
-    broken.write_text("1 Mary moved to the bathroom.\nnot a numbered line\n")
+    data, broken = tasks_with_a_broken_one(tmp_path / "data")
     monkeypatch.setenv("MINIGRAD_DATA", str(data))  # the children read their tasks from here
 
     setup, lines = run(config, tmp_path / "s", seeds=1)
