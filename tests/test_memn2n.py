@@ -139,21 +139,43 @@ def model(tying="adjacent", **options):
 
 
 @pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
+def test_an_empty_slot_is_a_zero_vector_that_keeps_its_place_in_the_softmax(tying):
+    """The authors' all-nil memory: score 0, inside the softmax; masking it would move the weights."""
+    attend, mask = model(tying), model(tying, empty_slots="mask")
+    assert attend.empty_slots == "attend"  # the default
+    (_, [p, *_]), (_, [q, *_]) = attend.attend(MEMORIES, QUESTIONS, TIMES, MASK), mask.attend(MEMORIES, QUESTIONS,
+                                                                                                 TIMES, MASK)
+    p, q = p.numpy(), q.numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    assert p[0, 2] > 0.05 and q[0, 2] == 0.0
+    np.testing.assert_allclose(p[0, :2] / p[0, :2].sum(), q[0, :2], rtol=1e-5)  # same scores, one slot more
+    np.testing.assert_allclose(p[1], q[1], rtol=1e-6)  # a full memory: no difference
+
+
+@pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
+@pytest.mark.parametrize("empty_slots", ["attend", "mask"])
 @pytest.mark.parametrize("linear_start", [False, True])
-def test_an_empty_slot_gets_no_weight_whatever_it_holds(tying, linear_start):
-    net = model(tying)
+def test_an_empty_slot_has_no_age(tying, empty_slots, linear_start):
+    net = model(tying, empty_slots=empty_slots)
     net.linear_start = linear_start
     scores, weights = net.attend(MEMORIES, QUESTIONS, TIMES, MASK)
     assert scores.shape == (2, 7) and len(weights) == 3
-    for p in weights:
-        assert p.numpy()[0, 2] == 0.0
-        if not linear_start:
-            np.testing.assert_allclose(p.numpy().sum(axis=1), 1.0, rtol=1e-6)
-    filled = MEMORIES.copy()
-    filled[0, 2] = [5, 5, 6, 1]  # words in a slot the mask calls empty, at another age
+    if linear_start or empty_slots == "mask":
+        assert all(p.numpy()[0, 2] == 0.0 for p in weights)  # a zero key scores 0; masked: no weight
     times = TIMES.copy()
-    times[0, 2] = 4
-    np.testing.assert_array_equal(net(filled, QUESTIONS, times, MASK).numpy(), scores.numpy())
+    times[0, 2] = 4  # an age at a slot the mask calls empty changes nothing
+    np.testing.assert_array_equal(net(MEMORIES, QUESTIONS, times, MASK).numpy(), scores.numpy())
+
+
+def test_the_age_is_the_last_word_of_the_position_encoding():
+    """Memory i = sum_j l_j A[w_j] + l_J T[age], with J = words + 1, as in the authors' code."""
+    net = model("adjacent")
+    table, ages = net.tables[0].weight.numpy(), net.times[0].weight.numpy()
+    l = position_encoding(MEMORIES.shape[-1] + 1, 4)
+    memory = (table[MEMORIES[1, 2]] * l[:-1]).sum(axis=0) + ages[TIMES[1, 2]] * l[-1]
+    embedded = net._embed_memories(MEMORIES, TIMES, MASK)[0].numpy()
+    np.testing.assert_allclose(embedded[1, 2], memory, rtol=1e-5)
+    np.testing.assert_array_equal(embedded[0, 2], 0.0)  # the empty slot: a zero vector
 
 
 @pytest.mark.parametrize("tying", ["adjacent", "layerwise"])

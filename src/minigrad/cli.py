@@ -202,13 +202,13 @@ def predict(
     if as_json:
         found = {"answer": word, "p": prob, "candidates": [list(pair) for pair in pairs]}
         if reading is not None:
-            found["attention"] = reading.attention
+            found["attention"], found["empty_slots"] = reading.attention, reading.empty
         typer.echo(json.dumps(found))
         return
     console.print(f"{what}: [bold]{word}[/] (p={prob:.3f})", highlight=False)
     console.print(predictions_table(pairs, "candidates"))
     if reading is not None:
-        console.print(attention_table(reading.statements, reading.attention))
+        console.print(attention_table(reading.statements, reading.attention, reading.empty))
 
 
 def _story_text(story, story_file):

@@ -74,6 +74,9 @@ class DataConfig(Section):
     max_question_len: Optional[PositiveInt] = None
     # Hold out the last part of the training examples (0.1: a tenth) and report loss and accuracy on it.
     valid_fraction: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    # The '.' and '?' ending each sentence: strip them (the authors' memory-network code does) or keep them
+    # as words. Unset: strip in mode memory, keep in lm (where they are words to predict) and qa.
+    punctuation: Optional[Literal["strip", "keep"]] = None
 
     @field_validator("task", mode="before")
     @classmethod
@@ -193,6 +196,9 @@ class MemN2NModel(Section):
     position_encoding: Annotated[bool, Field(strict=True)] = True  # else a bag of words
     temporal_encoding: Annotated[bool, Field(strict=True)] = True  # a learned vector per memory age
     memory_size: PositiveInt = 50  # the most recent statements a question keeps
+    # An empty slot is a zero vector: attend keeps its score (0) in the softmax, as the authors' code does;
+    # mask gives it no weight.
+    empty_slots: Literal["attend", "mask"] = "attend"
     # Training batches only: up to this fraction of empty places slipped among the memories' ages.
     random_noise: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
     linear_start: Optional[LinearStart] = None

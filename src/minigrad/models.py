@@ -92,7 +92,7 @@ def _memn2n(spec, vocab_size):
     """A memory network from the run file's ``model`` section (mode memory; see ``minigrad.nn.memory``)."""
     return memn2n(vocab_size, tying=spec.tying, embedding_dim=spec.embedding_dim, hops=spec.hops,
                   position_encoding=spec.position_encoding, temporal_encoding=spec.temporal_encoding,
-                  memory_size=spec.memory_size, std=spec.init_std)
+                  memory_size=spec.memory_size, std=spec.init_std, empty_slots=spec.empty_slots)
 
 
 def build_model(config, vocab_size):

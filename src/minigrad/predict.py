@@ -21,6 +21,7 @@ class MemoryReading(NamedTuple):
     candidates: list  # (word, probability), likeliest first
     statements: list  # the story's statements, as text
     attention: list  # per hop, one weight per statement
+    empty: list  # per hop, the weight on the empty slots: "no statement matches" (0 if empty slots are masked)
 
 
 @dataclass
@@ -70,16 +71,21 @@ class Predictor:
         """A memory network's answer and where it looked: a ``MemoryReading``.
 
         ``attention`` holds, for every hop, one weight per statement of the
-        story in story order (0 for statements older than the memory holds).
+        story in story order (0 for statements older than the memory holds),
+        and ``empty`` the weight the hop put on the memory's empty slots.
         """
         self._expect(("memory",), "--story and --question")
+        # Runs saved before meta.json recorded slots and punctuation kept their marks and no empty slots.
         batch, statements = encode_memory(f"{story} {question}", self.vocab, self.meta["sentence_len"],
-                                          self.model.memory_size)
+                                          self.model.memory_size, slots=self.meta.get("slots"),
+                                          punctuation=self.meta.get("punctuation", "keep"))
         with no_grad():
             scores, weights = self.model.attend(batch.memories, batch.questions, batch.times, batch.mask)
-        forgotten = [0.0] * (len(statements) - batch.memories.shape[1])
-        attention = [forgotten + w.data[0].tolist() for w in weights]
-        return MemoryReading(self._top(scores.data[0], top_k), [" ".join(s) for s in statements], attention)
+        kept = int(batch.mask.sum())
+        forgotten = [0.0] * (len(statements) - kept)
+        attention = [forgotten + w.data[0, :kept].tolist() for w in weights]
+        empty = [float(w.data[0, kept:].sum()) for w in weights]
+        return MemoryReading(self._top(scores.data[0], top_k), [" ".join(s) for s in statements], attention, empty)
 
     def _expect(self, modes, options):
         if self.mode not in modes:

@@ -83,8 +83,11 @@ def accuracy_caption(rows):
     return f"test acc {sparkline([acc for _, acc in rows])}  best {best:.3f} (epoch {epoch})"
 
 
-def attention_table(statements, attention) -> Table:
-    """Each statement of a story beside the weight every hop gave it; each hop's strongest in bold."""
+def attention_table(statements, attention, empty=None) -> Table:
+    """Each statement of a story beside the weight every hop gave it; each hop's strongest in bold.
+
+    ``empty`` (per hop, the weight on the memory's empty slots) adds a last row when any hop used them.
+    """
     table = Table(title="attention over the story")
     table.add_column("statement")
     for hop in range(len(attention)):
@@ -93,6 +96,8 @@ def attention_table(statements, attention) -> Table:
     for i, text in enumerate(statements):
         cells = [f"[bold green]{w[i]:.3f}[/]" if best == i else f"{w[i]:.3f}" for w, best in zip(attention, strongest)]
         table.add_row(escape(text), *cells)
+    if empty and any(weight >= 0.0005 for weight in empty):
+        table.add_row("[dim](empty slots)[/]", *[f"{weight:.3f}" for weight in empty])
     return table
 
 

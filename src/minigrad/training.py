@@ -19,6 +19,7 @@ from .autograd import no_grad
 from .backend import check_device, to_device
 from .config import RunConfig, load_config
 from .data import build_datasets, resolve_task
+from .data.batching import punctuation
 from .errors import CheckpointError, ConfigError, DataError, MinigradError, TrainingDiverged
 from .models import build_model
 from .optim import SGD, Adam, clip_grad_norm
@@ -56,7 +57,8 @@ def _meta(config, datasets):
     if config.data.mode == "qa":
         meta.update(story_len=datasets.train.story_len, question_len=datasets.train.question_len)
     if config.data.mode == "memory":
-        meta.update(sentence_len=datasets.train.sentence_len)
+        meta.update(sentence_len=datasets.train.sentence_len, slots=datasets.train.slots,
+                    punctuation=punctuation(config.data))
     return meta
 
 

@@ -81,20 +81,26 @@ def test_true_times():
 
 
 def test_random_noise_slips_gaps_into_training_ages_only(vocab):
+    """The authors' noise: n of n + randint(0, ceil(0.1 n)) places, ages capped at the last slot's."""
     long_story = "".join(f"{i} Mary moved to the garden.\n" for i in range(1, 21)) + "21 Where is Mary?\tgarden\t20\n"
-    data = MemoryDataset.from_stories(parse_stories(long_story.splitlines()), vocab, memory_size=22,
-                                      random_noise=0.1)
-    assert next(data.batches(1)).times.tolist() == [list(range(19, -1, -1))]  # no rng: evaluation, true ages
+    short_story = "".join(f"{i} Mary moved to the garden.\n" for i in range(1, 11)) + "11 Where is Mary?\tgarden\t10\n"
+    data = MemoryDataset.from_stories(parse_stories((long_story + short_story).splitlines()), vocab,
+                                      memory_size=50, random_noise=0.1)
+    assert data.slots == 20  # the longest story, not memory_size
+    assert next(data.batches(2)).times.tolist() == [list(range(19, -1, -1)), list(range(9, -1, -1)) + [0] * 10]
     rng = np.random.default_rng(0)
-    draws = [next(data.batches(1, rng)).times[0] for _ in range(200)]
-    for ages in draws:
-        assert (np.diff(ages) < 0).all()  # the order of the statements is kept
-        assert ages[-1] >= 0 and ages[0] <= 21  # within the age table (memory_size 22)
-    gaps = [int(ages[0]) - 19 for ages in draws]  # how many empty places went in
-    assert set(gaps) == {0, 1, 2}  # up to ceil(0.1 * 20) = 2, each count drawn
-    assert MemoryDataset.from_stories(parse_stories(long_story.splitlines()), vocab, memory_size=20,
-                                      random_noise=0.1)._noisy_times(np.array([20]), rng).tolist() == \
-        [list(range(19, -1, -1))]  # a full memory has no room for gaps
+    draws = [(ages, real) for _ in range(300) for ages, real in zip(*next(data.batches(2, rng))[2:4])]
+    full = [ages for ages, real in draws if real.all()]
+    short = [ages[:10] for ages, real in draws if real.sum() == 10]
+    assert len(full) + len(short) == 600 and len(full) > 200
+    for ages in full:
+        assert (np.diff(ages) <= 0).all() and ages[0] <= 19  # order kept; capped at the last slot's age
+        assert (np.diff(ages[ages < 19]) < 0).all()  # below the cap, every statement its own age
+    # A full memory gets its noise too: up to ceil(0.1 * 20) = 2 blanks, so the oldest may share age 19.
+    assert {int((ages == 19).sum()) for ages in full} == {1, 2, 3}
+    assert any((np.diff(ages) == -2).any() for ages in full)  # a gap among the ages
+    gaps = {int(ages[0]) - 9 for ages in short}  # a short story: up to ceil(0.1 * 10) = 1 blank
+    assert gaps == {0, 1} and all((np.diff(ages) < 0).all() for ages in short)
 
 
 def test_random_noise_on_a_batch_of_different_story_lengths(stories, vocab):
@@ -104,8 +110,8 @@ def test_random_noise_on_a_batch_of_different_story_lengths(stories, vocab):
         batch = next(data.batches(3, rng))
         for ages, real in zip(batch.times, batch.mask):
             n = int(real.sum())
-            assert (np.diff(ages[:n]) < 0).all() and (ages[n:] == 0).all()
-            assert ages[:n].max() <= n - 1 + np.ceil(0.5 * n) and ages.max() < 6
+            assert (np.diff(ages[:n]) <= 0).all() and (ages[n:] == 0).all()
+            assert ages[:n].max() <= n - 1 + np.ceil(0.5 * n) and ages.max() < data.slots
 
 
 def _task_files(tmp_path, text=STORY):
@@ -157,3 +163,43 @@ def test_encode_memory_for_prediction(vocab):
     assert words(vocab, batch.memories[0, 0]) == "john went to the hallway ."
     with pytest.raises(DataError, match="no statements"):
         encode_memory("Where is Mary?", vocab, 7, 50)
+
+
+def test_encode_memory_pads_to_the_trained_slots_and_strips_like_training(vocab):
+    text = "Mary moved to the bathroom. John went to the hallway. Where is Mary?"
+    batch, statements = encode_memory(text, vocab, sentence_len=6, memory_size=50, slots=4, punctuation="strip")
+    assert [" ".join(s) for s in statements] == ["mary moved to the bathroom .", "john went to the hallway ."]
+    assert batch.memories.shape == (1, 4, 6) and batch.mask.tolist() == [[True, True, False, False]]
+    assert words(vocab, batch.memories[0, 0]) == "mary moved to the bathroom"  # no '.'
+    assert words(vocab, batch.questions[0]) == "where is mary"
+    assert (batch.memories[0, 2:] == PAD_ID).all() and batch.times.tolist() == [[1, 0, 0, 0]]
+
+
+def test_every_split_has_the_training_sets_slots(tmp_path):
+    """The authors' fixed memory: as many (empty) slots at test time as in training."""
+    long_test = STORY.replace("2 Where is Sandra?\toffice\t1", "2 Sandra went to the office.\n"
+                              "3 Mary went to the office.\n4 Where is Sandra?\toffice\t1")
+    short_test = "1 Mary moved to the bathroom.\n2 Where is Mary?\tbathroom\t1\n"
+    for test_text, held in ((short_test, 1), (long_test, 4)):
+        (tmp_path / "toy_train.txt").write_text(STORY)
+        (tmp_path / "toy_test.txt").write_text(test_text)
+        train, test, _ = build_datasets(_data(str(tmp_path / "toy_train.txt")), memory_size=50)
+        assert train.slots == test.slots == 4
+        assert next(test.batches(3)).mask.sum(axis=1).max() == held  # a longer story keeps its last 4
+
+
+@pytest.mark.parametrize("choice, stripped", [(None, True), ("strip", True), ("keep", False)])
+def test_mode_memory_strips_the_sentence_marks_by_default(tmp_path, choice, stripped):
+    """The authors' code drops '.' and '?': kept, they would be one more word for the position encoding."""
+    train, test, vocab = build_datasets(_data(_task_files(tmp_path), punctuation=choice))
+    assert ("." in vocab.words, "?" in vocab.words) == (not stripped, not stripped)
+    assert train.sentence_len == (6 if stripped else 7)  # "daniel went back to the hallway"
+    assert words(vocab, next(test.batches(1)).questions[0]) == "where is mary" + ("" if stripped else " ?")
+
+
+def test_the_other_modes_keep_the_marks_unless_told(tmp_path):
+    task = _task_files(tmp_path)
+    lm = build_datasets(_data(task, mode="lm", max_len=None))
+    assert "." in lm.vocab.words
+    stripped = build_datasets(_data(task, mode="lm", max_len=None, punctuation="strip"))
+    assert "." not in stripped.vocab.words and "?" not in stripped.vocab.words

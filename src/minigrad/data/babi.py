@@ -242,6 +242,19 @@ def _named_task_file(name, split):
     return matches[0]
 
 
-def load_task(task, split="train"):
-    """``load_stories(resolve_task(task, split))``: the stories of one split of a task."""
-    return load_stories(resolve_task(task, split))
+def load_task(task, split="train", punctuation="keep"):
+    """The stories of one split of a task; ``punctuation="strip"`` drops every sentence's '.' and '?'."""
+    stories = load_stories(resolve_task(task, split))
+    return strip_punctuation(stories) if punctuation == "strip" else stories
+
+
+PUNCTUATION = frozenset(".?!")
+
+
+def strip_punctuation(stories):
+    """The stories with the sentence-ending marks taken out of every statement and question."""
+    def words(tokens):
+        return tuple(w for w in tokens if w not in PUNCTUATION)
+
+    return [Story(tuple(s._replace(tokens=words(s.tokens)) for s in story.sentences),
+                  tuple(q._replace(tokens=words(q.tokens)) for q in story.questions)) for story in stories]

@@ -267,11 +267,23 @@ def build_datasets(data, memory_size=50, random_noise=0.0):
 
     if task_list(data.task) is not None:  # several tasks, one model: see minigrad.data.joint
         return joint_datasets(data, memory_size, random_noise)
-    train_stories, test_stories = load_task(data.task, "train"), load_task(data.task, "test")
+    train_stories, test_stories = (load_task(data.task, split, punctuation(data)) for split in ("train", "test"))
     vocab = build_vocabulary(train_stories, data.mode)
     train, test = task_datasets(data, train_stories, test_stories, vocab, memory_size, random_noise)
     train, valid = hold_out(train, getattr(data, "valid_fraction", 0.0))
     return Datasets(train, test, vocab, valid)
+
+
+def punctuation(data):
+    """``strip`` or ``keep``: the run file's ``data.punctuation``, or its mode's default when unset.
+
+    Memory networks strip the sentence-ending marks, as the authors' code
+    does: kept, they are one more word in every statement, which the position
+    encoding weighs; a language model predicts them, so lm keeps them, and so
+    does qa, whose models were tuned with them.
+    """
+    chosen = getattr(data, "punctuation", None)
+    return chosen or ("strip" if data.mode == "memory" else "keep")
 
 
 def task_datasets(data, train_stories, test_stories, vocab, memory_size=50, random_noise=0.0):

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from ..errors import DataError
 from .babi import NUM_TASKS, load_task
-from .batching import Datasets, build_vocabulary, hold_out, task_datasets
+from .batching import Datasets, build_vocabulary, hold_out, punctuation, task_datasets
 
 ALL = "all"
 
@@ -94,7 +94,8 @@ def joint_datasets(data, memory_size=50, random_noise=0.0):
     """
     tasks = task_list(data.task)
     check_tasks(tasks)
-    loaded = [(task, load_task(task, "train"), load_task(task, "test")) for task in tasks]
+    loaded = [(task, load_task(task, "train", punctuation(data)), load_task(task, "test", punctuation(data)))
+              for task in tasks]
     vocab = build_vocabulary([story for _, train, _ in loaded for story in train], data.mode)
     parts = [_task_splits(data, task, train, test, vocab, memory_size, random_noise)
              for task, train, test in loaded]

@@ -14,13 +14,18 @@ the question and the answer's id. A batch is a ``MemoryBatch``:
 
 Statements and questions share one padded length, ``sentence_len``, taken
 from the training data (a longer test sentence keeps its first words), so
-one position encoding fits them all. A dataset has as many slots as its
-longest story needs, at most ``memory_size``.
+one position encoding fits them all. The number of slots is fixed by the
+training data too, as in the authors' code: as many as the longest training
+story needs, at most ``memory_size``. Every split has that many, so an empty
+slot (a zero vector the model may attend to; see ``minigrad.nn.memory``)
+is there as often at test time as in training.
 
 Random noise (``random_noise``, training batches only): the paper's way to
-keep temporal encoding from overfitting. For each question, up to
-``ceil(random_noise * n)`` empty places are slipped in among its ``n``
-statements' ages, at random; the order of the statements is kept.
+keep temporal encoding from overfitting. For each question with ``n``
+statements, ``randint(0, ceil(random_noise * n))`` empty places are slipped
+in among their ages, at random, and the ages are then capped at the largest
+one the slots allow (``slots - 1``), as the authors' code does, so a full
+memory gets its noise too. The order of the statements is kept.
 """
 
 from typing import NamedTuple
@@ -28,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import DataError
-from .babi import tokenize
+from .babi import PUNCTUATION, tokenize
 from .batching import _SENTENCE_END, ID_DTYPE, _chunks, _order, split_question
 from .vocab import PAD_ID
 
@@ -84,7 +89,7 @@ class MemoryDataset:
         memories, questions, answers, counts: per question, its statements
             (N, slots, words), its words (N, words), its answer (N,) and how
             many statements it has (N,).
-        memory_size: the largest age a statement may get, plus one.
+        memory_size: the most statements a question may keep.
         random_noise: the fraction of empty places slipped among the ages of
             shuffled (training) batches; 0 for none.
     """
@@ -94,12 +99,18 @@ class MemoryDataset:
         self.memory_size, self.random_noise = memory_size, random_noise
 
     @classmethod
-    def from_stories(cls, stories, vocab, memory_size=50, sentence_len=None, limit=None, random_noise=0.0):
-        """The first ``limit`` questions of ``stories``; ``sentence_len`` defaults to the longest here."""
-        examples = memory_examples(stories, vocab, memory_size)[:limit]
+    def from_stories(cls, stories, vocab, memory_size=50, sentence_len=None, limit=None, random_noise=0.0,
+                     slots=None):
+        """The first ``limit`` questions of ``stories``.
+
+        ``sentence_len`` defaults to the longest sentence here, and ``slots``
+        to the most statements a question here has, at most ``memory_size``;
+        a question keeps its last ``slots`` statements.
+        """
+        examples = memory_examples(stories, vocab, slots or memory_size)[:limit]
         sentence_len = sentence_len or max([len(s) for e in examples for s in e.sentences + [e.question]],
                                            default=1)
-        slots = max([len(e.sentences) for e in examples], default=1) or 1
+        slots = slots or max([len(e.sentences) for e in examples], default=1) or 1
         memories = np.stack([_ids(e.sentences, slots, sentence_len) for e in examples]) if examples else \
             np.zeros((0, slots, sentence_len), dtype=ID_DTYPE)
         questions = _ids([e.question for e in examples], len(examples), sentence_len)
@@ -109,17 +120,16 @@ class MemoryDataset:
 
     slots = property(lambda self: self.memories.shape[1])
     sentence_len = property(lambda self: self.memories.shape[2])
-    lengths = property(lambda self: (self.sentence_len,))
+    lengths = property(lambda self: (self.slots, self.sentence_len))
 
     @classmethod
     def join(cls, parts, lengths=None):
         """The questions of ``parts``, in order, as one dataset.
 
-        Sentences are padded to ``lengths`` (``(sentence_len,)``, default: the
-        longest), and every question gets as many slots as the part with the most.
+        Slots and sentences are padded to ``lengths`` (``(slots,
+        sentence_len)``, default: the largest of the parts).
         """
-        (words,) = lengths or (max(p.sentence_len for p in parts),)
-        slots = max(p.slots for p in parts)
+        slots, words = lengths or (max(p.slots for p in parts), max(p.sentence_len for p in parts))
         memories = np.concatenate([_pad_ids(p.memories, (slots, words)) for p in parts])
         questions = np.concatenate([_pad_ids(p.questions, (words,)) for p in parts])
         answers, counts = (np.concatenate([getattr(p, name) for p in parts]) for name in ("answers", "counts"))
@@ -154,14 +164,14 @@ class MemoryDataset:
         order, the smallest to the most recent statement.
         """
         most = np.ceil(self.random_noise * counts).astype(ID_DTYPE)
-        blanks = np.minimum(rng.integers(0, most + 1), self.memory_size - counts)  # none past the age table
-        places = counts + blanks
+        places = counts + rng.integers(0, most + 1)  # a full memory gets blanks too; its ages are capped below
         keys = rng.random((len(counts), max(int(places.max(initial=0)), self.slots)))
         keys[np.arange(keys.shape[1]) >= places[:, None]] = np.inf  # never choose past a question's places
         real = np.arange(self.slots) < counts[:, None]
         chosen = np.sort(np.where(real, np.argsort(keys, axis=1)[:, :self.slots], keys.shape[1]), axis=1)
         newest_first = np.clip(counts[:, None] - 1 - np.arange(self.slots), 0, None)
-        return np.where(real, np.take_along_axis(chosen, newest_first, axis=1), 0).astype(ID_DTYPE)
+        ages = np.minimum(np.take_along_axis(chosen, newest_first, axis=1), self.slots - 1)
+        return np.where(real, ages, 0).astype(ID_DTYPE)
 
 
 def true_times(counts, slots):
@@ -171,33 +181,44 @@ def true_times(counts, slots):
 
 
 def memory_datasets(data, train_stories, test_stories, vocab, memory_size=50, random_noise=0.0):
-    """(train, test) ``MemoryDataset`` s; the test set uses the training set's sentence length."""
+    """(train, test) ``MemoryDataset`` s; the test set takes the training set's sentence length and slots."""
     train = MemoryDataset.from_stories(train_stories, vocab, memory_size, None, data.train_size, random_noise)
-    test = MemoryDataset.from_stories(test_stories, vocab, memory_size, train.sentence_len, data.test_size)
+    test = MemoryDataset.from_stories(test_stories, vocab, memory_size, train.sentence_len, data.test_size,
+                                      slots=train.slots)
     return train, test
 
 
 # ---- prediction-time encoding ----------------------------------------------------------
 
 
-def encode_memory(text, vocab, sentence_len, memory_size, unknown="error"):
+def encode_memory(text, vocab, sentence_len, memory_size, unknown="error", slots=None, punctuation="keep"):
     """A story ending in a question as (a one-question ``MemoryBatch``, every statement's words).
 
     The question is the text's last sentence, which must end with ``?``;
     every sentence before it is a statement, and the batch holds the last
-    ``memory_size`` of them (its answer is a placeholder ``<pad>``).
+    ``slots`` of them (default: ``memory_size``), in as many slots as the
+    model was trained with, the rest empty (its answer is a placeholder
+    ``<pad>``). With ``punctuation="strip"`` the '.' and '?' are dropped, as
+    they were from the training data.
     """
     story, question = split_question(tokenize(text))
     statements = _sentences(story)
     if not statements:
         raise DataError("the story has no statements before the question",
-                        "Give the story, e.g. --story 'Mary went to the garden.' --question 'Where is Mary?'")
-    ids = [vocab.encode(s, unknown) for s in statements[-memory_size:]]
+                        "Give the story, e.g. --story 'Mary went to the garden. Where is Mary?'")
+    read = [_words(s) for s in statements] if punctuation == "strip" else statements
+    question = _words(question) if punctuation == "strip" else question
+    ids = [vocab.encode(s, unknown) for s in read[-(slots or memory_size):]]
     counts = np.array([len(ids)], dtype=ID_DTYPE)
-    batch = MemoryBatch(_ids(ids, len(ids), sentence_len)[None], _ids([vocab.encode(question, unknown)], 1,
-                        sentence_len), true_times(counts, len(ids)), np.ones((1, len(ids)), bool),
+    slots = slots or len(ids)
+    batch = MemoryBatch(_ids(ids, slots, sentence_len)[None], _ids([vocab.encode(question, unknown)], 1,
+                        sentence_len), true_times(counts, slots), np.arange(slots)[None] < counts[:, None],
                         np.zeros(1, dtype=ID_DTYPE))
     return batch, statements
+
+
+def _words(tokens):
+    return [w for w in tokens if w not in PUNCTUATION]
 
 
 def _sentences(tokens):

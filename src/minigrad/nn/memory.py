@@ -17,6 +17,17 @@ Two ways to share tables between hops (``tying``):
 
 With temporal encoding each memory also adds a learned vector for its age
 (0 = the most recent statement), from a table tied the same way as A and C.
+In the authors' code the age is one more word at the end of the statement,
+at position J of the position encoding (J is the longest sentence plus one),
+so with position encoding the age vector is weighted by the encoding's last
+row, and the words by its first J - 1 rows.
+
+An empty slot (a story shorter than the memory) is a zero vector, as the
+authors' all-nil memory is: its score is 0 and, with ``empty_slots =
+"attend"`` (the default, the authors' choice), it stays in the softmax, which
+lets the model put its weight on "no statement matches". The yes/no tasks
+need that. ``empty_slots = "mask"`` gives empty slots no weight instead.
+
 ``linear_start = True`` drops the memory softmax: the raw scores (zero at
 empty slots) weigh the values, which the paper found easier to start from.
 """
@@ -74,13 +85,17 @@ class MemN2N(Module):
         temporal_encoding: add a learned vector per memory age.
         memory_size: the most memories (and ages) the model can hold.
         std: every weight is drawn from N(0, std^2).
+        empty_slots: ``attend`` (an empty slot scores 0 inside the softmax) or
+            ``mask`` (it gets no weight).
     """
 
     def __init__(self, vocab_size, embedding_dim=20, hops=3, position_encoding=True,
-                 temporal_encoding=True, memory_size=50, std=0.1):
+                 temporal_encoding=True, memory_size=50, std=0.1, empty_slots="attend"):
+        if empty_slots not in ("attend", "mask"):
+            raise ValueError(f"empty_slots must be 'attend' or 'mask', not {empty_slots!r}")
         self.vocab_size, self.dim, self.hops, self.memory_size = vocab_size, embedding_dim, hops, memory_size
         self.std, self.position_encoding = std, position_encoding
-        self.temporal_encoding = temporal_encoding
+        self.temporal_encoding, self.empty_slots = temporal_encoding, empty_slots
         self.linear_start = False
         self._positions = {}  # (words, device) -> the position weights, built once
         self.tables, self.times = [], []  # set by the subclass: memory tables and their age tables
@@ -101,7 +116,7 @@ class MemN2N(Module):
     def attend(self, memories, questions, times, mask):
         """(answer scores (batch, vocab), the attention weights (batch, slots) of every hop)."""
         memories, questions, times, mask = (_array(x) for x in (memories, questions, times, mask))
-        embedded = self._embed_memories(memories, times)
+        embedded = self._embed_memories(memories, times, mask)
         u = self._bag([self._question_table()], questions)
         weights = []
         for key, value in self.pairs:
@@ -115,35 +130,45 @@ class MemN2N(Module):
     def _bag(self, tables, ids):
         """(..., words) ids -> (..., len(tables) * dim): each table's sums of their (position-weighted)
         vectors, side by side; ``<pad>`` adds nothing and its rows never learn."""
-        position = self._position(ids.shape[-1], ids) if self.position_encoding else None
+        position = self._position(ids.shape[-1], ids)[:-1] if self.position_encoding else None
         return ops.EmbeddingBag.apply(*tables, ids=ids, position=position, padding=PAD_ID)
 
     def _position(self, words, like):
+        """The position weights of sentences of ``words`` words, with one row more for the age word."""
         key = (words, device_of(like))
         if key not in self._positions:
-            self._positions[key] = to_device(position_encoding(words, self.dim), key[1])
+            self._positions[key] = to_device(position_encoding(words + 1, self.dim), key[1])
         return self._positions[key]
 
-    def _embed_memories(self, memories, times):
+    def _embed_memories(self, memories, times, mask):
         """Every memory table's vectors (batch, slots, dim), with their age vectors added.
 
         All tables read the same ids, so they are bagged together, and so are
-        the age tables (an age is a bag of one word, and no age is padding).
+        the age tables: an age is the statement's last word, weighted as
+        position J, and an empty slot has none (it stays a zero vector).
         """
-        batch, slots, _ = memories.shape
+        batch, slots, words = memories.shape
         bags = self._bag([t.weight for t in self.tables], memories)
         if self.times:
-            bags = bags + ops.EmbeddingBag.apply(*[t.weight for t in self.times], ids=times[..., None])
+            position = self._position(words, memories)[-1:] if self.position_encoding else None
+            ages = ops.EmbeddingBag.apply(*[t.weight for t in self.times], ids=times[..., None], position=position)
+            bags = bags + ages * self._filled(mask, ages.data)
         side = bags.reshape(batch, slots, len(self.tables), self.dim)
         return [side[:, :, i] for i in range(len(self.tables))]
 
+    def _filled(self, mask, like):
+        """(batch, slots, 1): 1 where a slot holds a statement, 0 where it is empty."""
+        return to_device(mask[..., None].astype(like.dtype), device_of(like))
+
     def _attention(self, keys, u, mask):
-        """Weights (batch, slots) of u against every key; zero at empty slots."""
+        """Weights (batch, slots) of u against every key; an empty slot's key is zero, and so is its score."""
         batch, slots, dim = keys.shape
         scores = (keys @ u.reshape(batch, dim, 1)).reshape(batch, slots)
         if self.linear_start:
-            return scores * mask  # the raw scores, as the linear start has no softmax
-        return ops.MaskedSoftmax.apply(scores, mask=mask)
+            return scores  # the raw scores, as the linear start has no softmax
+        if self.empty_slots == "mask":
+            return ops.MaskedSoftmax.apply(scores, mask=mask)
+        return scores.softmax(dim=-1)
 
     # ---- what the tying decides ----------------------------------------------------
     def _question_table(self):

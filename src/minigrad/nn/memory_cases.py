@@ -28,20 +28,33 @@ def _masked_softmax(x, mask):
 
 
 def _reference(model):
-    """The model's forward in numpy, reading its current weights."""
+    """The model's forward in numpy, reading its current weights.
+
+    As in the authors' code, the age is one more word after a statement's
+    words, at position J = words + 1 of the position encoding, and an empty
+    slot has no words and no age.
+    """
+    def weights(words):
+        return position_encoding(words + 1, DIM) if model.position_encoding else np.ones((words + 1, DIM))
+
     def bag(table, ids):
-        weights = position_encoding(ids.shape[-1], DIM) if model.position_encoding else 1.0
-        return (table[ids] * weights).sum(axis=-2)
+        return (table[ids] * weights(ids.shape[-1])[:-1]).sum(axis=-2)
+
+    def age(i, times, mask, words):
+        if not model.times:
+            return 0
+        return model.times[i].weight.data[times] * weights(words)[-1] * mask[..., None]
 
     def run(memories, questions, times, mask):
         tables = [_nil_zeroed(t.weight.data) for t in model.tables]
-        embedded = [bag(t, memories) + (model.times[i].weight.data[times] if model.times else 0)
-                    for i, t in enumerate(tables)]
+        embedded = [bag(t, memories) + age(i, times, mask, memories.shape[-1]) for i, t in enumerate(tables)]
         layerwise = isinstance(model, LayerwiseMemN2N)
         u = bag(_nil_zeroed(model.question.weight.data) if layerwise else tables[0], questions)
+        everywhere = np.ones_like(mask)
         for key, value in model.pairs:
             scores = np.einsum("bmd,bd->bm", embedded[key], u)
-            p = scores * mask if model.linear_start else _masked_softmax(scores, mask)
+            p = scores if model.linear_start else _masked_softmax(
+                scores, mask if model.empty_slots == "mask" else everywhere)
             o = np.einsum("bm,bmd->bd", p, embedded[value])
             u = (u @ model.mix.weight.data if layerwise else u) + o
         return u @ model.answer.weight.data if layerwise else u @ tables[-1].T
@@ -61,6 +74,8 @@ def _model_case(tying, hops=2, linear_start=False, **options):
     encodings = " ".join(name for name, on in (("PE", options.get("position_encoding", True)),
                                               ("TE", options.get("temporal_encoding", True))) if on)
     label = f"{tying}, {hops} hops, {encodings or 'bag of words'}" + (", linear start" if linear_start else "")
+    if options.get("empty_slots") == "mask":
+        label += ", empty slots masked"
     return Case("MemN2N", label, setup)
 
 
@@ -78,6 +93,7 @@ CASES = [
     _model_case("adjacent", hops=3, position_encoding=False, temporal_encoding=False),
     _model_case("adjacent", position_encoding=False),
     _model_case("adjacent", linear_start=True),
+    _model_case("adjacent", empty_slots="mask"),
     _model_case("layerwise"),
     _model_case("layerwise", hops=3, position_encoding=False, temporal_encoding=False),
     _model_case("layerwise", temporal_encoding=False),
