@@ -13,7 +13,7 @@ from minigrad import distributed, suite, suite_report, training
 from minigrad.config import load_config
 from minigrad.errors import ConfigError, MinigradError
 from minigrad.suite_view import LineView, Progress, finish_times
-from minigrad.suite_workers import TrainProcesses
+from minigrad.suite_workers import TrainProcesses, train_command
 
 # Two tasks, two seeds, one epoch, a few questions: four runs of about a second each.
 FAST = ["train.epochs=1", "data.train_size=40", "data.test_size=20"]
@@ -91,6 +91,18 @@ def test_a_suite_folder_refuses_another_config(config, tmp_path):
         suite.prepare(config, FAST + ["optimizer.lr=0.5"], [1], 1, folder)
     assert "--set train.epochs=1" in caught.value.hint
     suite.prepare(config, FAST, [1, 2], 3, folder)  # more tasks or seeds are the same suite
+
+
+def test_suite_runs_score_test_at_the_end_and_checkpoint_every_ten_epochs(config, tmp_path):
+    setup = suite.prepare(config, ["train.epochs=30"], [1], 1, tmp_path / "s")
+    assert (setup.config.train.test_every, setup.config.train.checkpoint_every) == (30, 10)
+    assert "--set=train.test_every=30" in train_command(setup, setup.runs[0])  # what each run is told
+    chosen = suite.prepare(config, ["train.epochs=30", "train.test_every=5", "train.checkpoint_every=1"], [1], 1,
+                           tmp_path / "t")
+    assert (chosen.config.train.test_every, chosen.config.train.checkpoint_every) == (5, 1)  # --set wins
+    (tmp_path / "own").mkdir()
+    written = write_config(tmp_path / "own", {**TINY_SUITE, "train": {**TINY_SUITE["train"], "test_every": 2}})
+    assert suite.prepare(written, [], [1], 1, tmp_path / "u").config.train.test_every == 2  # so does the file
 
 
 def test_a_language_model_config_is_refused(tmp_path):

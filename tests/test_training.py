@@ -197,6 +197,34 @@ def test_evaluate_every_n_epochs(tmp_path):
     assert saved_epoch(session.run_dir) == 3 and len(scores(session.run_dir)) == 2
 
 
+def test_the_test_split_is_scored_every_test_every_epochs_and_at_the_last(tmp_path, monkeypatch):
+    path = write_config(tmp_path, train={**TINY_LM["train"], "epochs": 5, "test_every": 2})
+    scored = []
+    real = training._split_scores
+    monkeypatch.setattr(training, "_split_scores", lambda session, split: scored.append(split) or real(session, split))
+    session = training.start_session(load_config(path))
+    rows = training.train(session)
+    assert [row["epoch"] for row in rows] == [1, 2, 3, 4, 5]  # a row every epoch, with its training scores
+    assert [row["epoch"] for row in rows if "test_acc" in row] == [2, 4, 5]
+    assert scored == ["test"] * 3
+    saved = runs.read_metrics(session.run_dir / "metrics.csv")
+    assert [("test_acc" in row, "train_acc" in row) for row in saved] == \
+        [(False, True), (True, True), (False, True), (True, True), (True, True)]
+    listing = invoke("runs", tmp_path / "runs")
+    assert listing.exit_code == 0 and "tiny" in listing.output, listing.output  # a listing copes with the gaps
+
+
+def test_a_checkpoint_every_n_epochs_and_at_the_last(tmp_path, monkeypatch):
+    path = write_config(tmp_path, train={**TINY_LM["train"], "epochs": 5, "checkpoint_every": 2})
+    saved = []
+    real = runs.save_checkpoint
+    monkeypatch.setattr(runs, "save_checkpoint", lambda *a: saved.append(a[3]) or real(*a))
+    session = training.start_session(load_config(path))
+    training.train(session)
+    assert saved == [2, 4, 5] and saved_epoch(session.run_dir) == 5
+    assert len(scores(session.run_dir)) == 5  # the rows between checkpoints are saved with the next one
+
+
 # ---- a diverging loss --------------------------------------------------------------------
 
 

@@ -258,7 +258,12 @@ class OptimizerConfig(Section):
 class TrainConfig(Section):
     epochs: PositiveInt = 10
     seed: Int = 0
-    eval_every: PositiveInt = 1  # evaluate on the test split every N epochs
+    eval_every: PositiveInt = 1  # a metrics row (training and validation scores) every N epochs
+    # Score the test split every N epochs (null: at every row) and always at the last epoch; the test
+    # split is the largest, and choosing anything needs only validation.
+    test_every: Optional[PositiveInt] = None
+    # Save the checkpoint every N epochs and at the last; Ctrl-C or a crash keeps the last one saved.
+    checkpoint_every: PositiveInt = 1
     out: str = "runs"  # folder that receives one folder per run
     # Stop when a batch's loss exceeds this many times ln(vocabulary size), the loss of a model
     # that knows nothing and guesses every word alike; null turns the check off (NaN still stops).

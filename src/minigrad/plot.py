@@ -57,14 +57,15 @@ def curves(named_rows):
     fig = _figure_class()(figsize=FIGURE_SIZE, dpi=DPI, layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
     for i, (name, rows) in enumerate(named_rows):
-        epochs = [r["epoch"] for r in rows]
         for split, style in SPLITS.items():
-            if not all(f"{split}_loss" in r for r in rows):
+            scored = [r for r in rows if f"{split}_loss" in r]  # the test split may be scored on some rows only
+            if not scored:
                 continue
             label = split if len(named_rows) == 1 else f"{name} {split}"
             common = dict(color=f"C{i % 10}", linestyle=style, marker="o", markersize=3, label=label)
-            loss_ax.plot(epochs, [r[f"{split}_loss"] for r in rows], **common)
-            acc_ax.plot(epochs, [100 * r[f"{split}_acc"] for r in rows], **common)
+            epochs = [r["epoch"] for r in scored]
+            loss_ax.plot(epochs, [r[f"{split}_loss"] for r in scored], **common)
+            acc_ax.plot(epochs, [100 * r[f"{split}_acc"] for r in scored], **common)
     for ax, what in ((loss_ax, "loss (nats)"), (acc_ax, "accuracy (%)")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(what)

@@ -108,8 +108,9 @@ def _read_metrics(folder, summary):
         return
     rows = _read(folder, "metrics.csv", runs.read_metrics)
     if rows:
-        best = max(rows, key=lambda r: r["test_acc"])
-        summary.best_acc, summary.best_epoch = best["test_acc"], best["epoch"]
+        best = max((r for r in rows if "test_acc" in r), key=lambda r: r["test_acc"], default=None)
+        if best is not None:  # the test split may not have been scored yet (train.test_every)
+            summary.best_acc, summary.best_epoch = best["test_acc"], best["epoch"]
         summary.wall_s = training_seconds(rows)
 
 

@@ -34,6 +34,9 @@ from .data.vocab import Vocabulary
 from .errors import CheckpointError
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "examples_per_s", "elapsed_s"]
+# Every row fills these; the test columns are empty on rows where the test split was not scored
+# (train.test_every), and validation columns on rows from before a run had them.
+FILLED_COLUMNS = ["epoch", "train_loss", "train_acc", "examples_per_s", "elapsed_s"]
 LATEST = "latest"
 CHECKPOINT = "checkpoint.npz"
 
@@ -269,7 +272,7 @@ def _metrics_row(file, line, header, row):
         raise _damaged(file, f"line {line} has {len(row)} values for {len(header)} columns")
     values = {}
     for column, text in zip(header, row):
-        if text or column in METRIC_COLUMNS:
+        if text or column in FILLED_COLUMNS:
             values[column] = _metric_value(file, line, column, text)
     return values
 

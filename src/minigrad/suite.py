@@ -103,13 +103,30 @@ def prepare(config_name, set_texts, tasks, seeds, out=None):
             raise ConfigError(f"--set {key}: the suite sets this field for each run; {RESERVED[key]}.")
     path = bundled.find_config(config_name).resolve()
     config = load_config(path, settings=settings)
+    set_texts = list(set_texts or ())
+    speed = _speed_settings(config)
+    if speed:
+        set_texts += speed
+        config = load_config(path, settings=parse_settings(set_texts))
     if config.data.mode == "lm":
         raise ConfigError(f"{path}: data.mode is lm; a suite compares answers to the published bAbI results.",
                           hint="Use a question-answering run file (data.mode: qa or memory), e.g. babi_memn2n.")
     folder = Path(out) if out is not None else Path("suites") / config.name
     _check_folder(folder, path, set_texts, _identity(config))
     runs = [Run(task, seed, folder / f"task{task:02d}-seed{seed}") for task in tasks for seed in range(seeds)]
-    return Suite(folder, path, config, list(set_texts or ()), runs)
+    return Suite(folder, path, config, set_texts, runs)
+
+
+# A run of a suite is judged by its last epoch, and its seed chosen on validation, so unless the run file
+# or --set says otherwise it scores the test split once, at the end, and saves every few epochs.
+CHECKPOINT_EVERY = 10
+
+
+def _speed_settings(config):
+    """The --set texts that make a suite's runs score test at the end and checkpoint every few epochs."""
+    chosen = config.train.model_fields_set
+    texts = [] if "test_every" in chosen else [f"train.test_every={config.train.epochs}"]
+    return texts + ([] if "checkpoint_every" in chosen else [f"train.checkpoint_every={CHECKPOINT_EVERY}"])
 
 
 def _identity(config):

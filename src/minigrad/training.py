@@ -299,17 +299,23 @@ def enter_epoch(session, epoch):
 
 
 def _evaluation_row(session, epoch, train_loss, train_acc, speed, started):
-    """The metrics of ``epoch``: training, test and (with a validation split) validation scores."""
+    """The metrics of ``epoch``: training, (with a validation split) validation and, when due, test scores."""
     datasets = session.datasets
-    (test_loss, test_acc), test_tasks = _split_scores(session, "test")
-    row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
-               test_acc=test_acc, examples_per_s=speed, elapsed_s=time.perf_counter() - started)
+    row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, examples_per_s=speed)
     valid_tasks = None
     if datasets.valid is not None:
         (row["valid_loss"], row["valid_acc"]), valid_tasks = _split_scores(session, "valid")
-    if datasets.tasks and session.world.is_root:  # several tasks: each one's errors too
-        per_task.save(session.run_dir, test_tasks, valid_tasks)
+    if _due(epoch, session.config.train.test_every or session.config.train.eval_every, session.config):
+        (row["test_loss"], row["test_acc"]), test_tasks = _split_scores(session, "test")
+        if datasets.tasks and session.world.is_root:  # several tasks: each one's errors too
+            per_task.save(session.run_dir, test_tasks, valid_tasks)
+    row["elapsed_s"] = time.perf_counter() - started
     return row
+
+
+def _due(epoch, every, config):
+    """Whether something done every ``every`` epochs, and at the last, is due at ``epoch``."""
+    return epoch % every == 0 or epoch == config.train.epochs
 
 
 def _split_scores(session, split):
@@ -344,12 +350,12 @@ def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
             tick = time.perf_counter()
             train_loss, train_acc, examples = train_epoch(session, epoch, on_batch)
             speed = examples / max(time.perf_counter() - tick, 1e-9)
-            if epoch % config.train.eval_every == 0 or epoch == config.train.epochs:
+            if _due(epoch, config.train.eval_every, config):
                 row = _evaluation_row(session, epoch, train_loss, train_acc, speed, started)
                 session.metrics.append(row)
                 if on_eval:
                     on_eval(row)
-            if session.world.is_root:
+            if session.world.is_root and _due(epoch, config.train.checkpoint_every, config):
                 runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics)
         except KeyboardInterrupt:
             raise session.world.every_rank(_interrupted(session, epoch)) from None  # every rank gets Ctrl-C
