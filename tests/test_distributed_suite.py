@@ -32,7 +32,7 @@ def read_csv(path, leave_out=()):
 
 def ranks_that_trained(folder):
     """{run name: the rank its log says trained it}."""
-    return {log.stem: int(re.match(r"\[.*, rank (\d) of 2\]", log.read_text()).group(1))
+    return {log.stem: int(re.match(r"\[.*, rank (\d) of 2, worker \d+\]", log.read_text()).group(1))
             for log in sorted((folder / "logs").glob("*.log"))}
 
 
@@ -75,12 +75,21 @@ def test_a_failing_run_under_mpi_is_recorded_and_the_rest_go_on(config, tmp_path
     assert [r["test_error"] != "" for r in read_csv(tmp_path / "mpi" / "summary.csv")] == [True, False]
 
 
+WORKER = """
+import json, os, sys
+for line in sys.stdin:
+    with open(json.loads(line)["log"], "a") as log:
+        log.write(json.dumps(sorted(os.environ)) + "\\n")
+    print(json.dumps({"code": 0}), flush=True)
+"""
+
+
 @needs_mpi
 def test_the_runs_of_every_rank_see_no_launcher_variables(config, tmp_path):
-    # Each run's child prints the names in its environment instead of training.
+    # Each run's worker writes the names in its environment to the run's log instead of training.
     code = ("import sys; from minigrad import cli, suite_workers\n"
-            "suite_workers.train_command = lambda suite, run: [sys.executable, '-c', "
-            "'import json, os; print(json.dumps(sorted(os.environ)))']\n"
+            f"WORKER = {WORKER!r}\n"
+            "suite_workers.WORKER_COMMAND = [sys.executable, '-c', WORKER]\n"
             f"sys.argv = ['minigrad', 'suite', {str(config)!r}, '--tasks', '1,2', '--seeds', '2', "
             f"'--out', {str(tmp_path / 'mpi')!r}]; cli.main()")
     assert_ok(run([], ranks=2, code=code, OMPI_MCA_suite_test="1", HYDRA_SUITE_TEST="1"))
@@ -98,7 +107,7 @@ def test_the_runs_of_every_rank_see_no_launcher_variables(config, tmp_path):
 def test_a_crashed_rank_stops_the_job(config, tmp_path):
     crash = ("import os, signal, sys; from minigrad import cli, distributed, suite_workers\n"
              "if distributed.launcher_rank() == 1:\n"
-             "    suite_workers.TrainProcesses.__call__ = lambda self, run: os.kill(os.getpid(), signal.SIGKILL)\n"
+             "    suite_workers.TrainWorkers.__call__ = lambda self, run: os.kill(os.getpid(), signal.SIGKILL)\n"
              f"sys.argv = ['minigrad', 'suite', {str(config)!r}, '--tasks', '1,2', '--seeds', '2', "
              f"'--out', {str(tmp_path / 'mpi')!r}]; cli.main()")
     started = time.monotonic()

@@ -8,12 +8,12 @@ import re
 import pytest
 from rich.console import Console
 
-from conftest import TINY_QA, tasks_with_a_broken_one, write_config
-from minigrad import distributed, suite, suite_report, training
+from conftest import TINY_QA, invoke, tasks_with_a_broken_one, write_config
+from minigrad import distributed, runs, suite, suite_report, training
 from minigrad.config import load_config
 from minigrad.errors import ConfigError, MinigradError
 from minigrad.suite_view import LineView, Progress, finish_times
-from minigrad.suite_workers import TrainProcesses, train_command
+from minigrad.suite_workers import TrainWorkers, train_command
 
 # Two tasks, two seeds, one epoch, a few questions: four runs of about a second each.
 FAST = ["train.epochs=1", "data.train_size=40", "data.test_size=20"]
@@ -140,6 +140,21 @@ def test_suite_writes_results_and_summary_and_one_line_per_run(config, tmp_path)
     assert "lowest validation error" in markdown
 
 
+def test_one_worker_trains_run_after_run_as_minigrad_train_would(config, tmp_path):
+    setup = suite.prepare(config, FAST, [1, 2], 2, tmp_path / "s")
+    suite.run_suite(setup, 1, lambda progress: LineView(Console(file=io.StringIO()), progress))
+    workers = {re.match(r"\[.*, worker (\d+)\]", (setup.folder / "logs" / f"{r.name}.log").read_text()).group(1)
+               for r in setup.runs}
+    assert len(workers) == 1  # one process for all four runs
+    alone = tmp_path / "alone"
+    result = invoke("train", config, "--task", "2", "--seed", "1", "--out", alone, "--set", "name=task02-seed1",
+                    *[f"--set={text}" for text in setup.set_texts])
+    assert result.exit_code == 0, result.output
+    by_worker, by_train = (runs.read_metrics(folder / "task02-seed1" / "metrics.csv") for folder in (setup.folder, alone))
+    strip = lambda rows: [{k: v for k, v in row.items() if k not in ("examples_per_s", "elapsed_s")} for row in rows]
+    assert strip(by_worker) == strip(by_train)
+
+
 def test_running_again_trains_nothing(config, tmp_path):
     setup, _ = run(config, tmp_path / "s", tasks=(1,), seeds=1)
     state = setup.runs[0].folder / "state.json"
@@ -236,7 +251,7 @@ def test_a_local_suite_s_runs_see_no_launcher_variables(config, tmp_path, monkey
     for name in ("PMI_RANK", "PMI_SIZE", "PMI_FD", "OMPI_COMM_WORLD_SIZE", "OMPI_MCA_x", "PMIX_RANK",
                  "HYDRA_CONTROL_FD", "MPI_LOCALNRANKS", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS"):
         monkeypatch.setenv(name, "1")
-    env = TrainProcesses(suite.prepare(config, FAST, [1], 1, tmp_path / "s")).env
+    env = TrainWorkers(suite.prepare(config, FAST, [1], 1, tmp_path / "s")).env
     assert not [name for name in env if name.startswith(("PMI", "OMPI", "PMIX", "HYDRA", "MPI_", "SLURM"))]
     assert env["PATH"] == os.environ["PATH"] and env["OPENBLAS_NUM_THREADS"] == "1"
     assert not distributed.launched(env)

@@ -199,13 +199,23 @@ def run_suite(suite, jobs, view_for, world=distributed.ALONE):
     runs at a time on each: rank 0 hands out the runs, reports and writes; the
     others train what they are given and return None.
     """
+    from .suite_workers import TrainWorkers, run_over_mpi
+
+    run_one = TrainWorkers(suite, world)
+    try:
+        if not world.is_root:
+            return run_over_mpi([], run_one, jobs, world=world)
+        return _run_and_report(suite, jobs, view_for, world, run_one)
+    finally:
+        run_one.close()
+
+
+def _run_and_report(suite, jobs, view_for, world, run_one):
+    """Rank 0's part of ``run_suite``: hand out the pending runs, report each, write the suite's files."""
     from .suite_report import load_baselines, summarize, write_outputs
     from .suite_view import Progress
-    from .suite_workers import TrainProcesses, run_locally, run_over_mpi
+    from .suite_workers import run_locally, run_over_mpi
 
-    run_one = TrainProcesses(suite, world)
-    if not world.is_root:
-        return run_over_mpi([], run_one, jobs, world=world)
     runner = run_locally if world.size == 1 else partial(run_over_mpi, world=world)
     baselines = load_baselines()
     finished = [(run, result_of(suite, run)) for run in suite.runs if is_finished(suite, run)]

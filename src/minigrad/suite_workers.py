@@ -1,11 +1,16 @@
-"""Training a suite's runs: each in a child ``minigrad train`` process, several at once.
+"""Training a suite's runs: in long-lived child processes, several at once.
 
-A child process is the one unit that can be given its own environment before
-numpy starts (one BLAS thread each, so that ``jobs`` of them share the
+Each worker is a child process that trains one run after another, each as
+``minigrad train`` would, with that command's arguments, output and exit
+code. A child process is the one unit that can be given its own environment
+before numpy starts (one BLAS thread each, so that ``jobs`` of them share the
 machine), be stopped with the same Ctrl-C as ``minigrad train`` (it saves its
-last complete epoch), and be lost (a crash, a diverging loss) without taking
-the rest along. Each child gets its own process group, so Ctrl-C in the
-terminal reaches it once, passed on by the suite, never twice.
+last checkpoint), and be lost (a crash, a kill) without taking the rest
+along: a worker that dies fails its run, and the next run gets a new worker.
+Keeping a worker for many runs saves starting Python, importing minigrad and
+reading the same task's files again for every run. Each worker gets its own
+process group, so Ctrl-C in the terminal reaches it once, passed on by the
+suite, never twice.
 
 Which runs go where is the runner's business alone: ``run_locally`` trains
 them here, ``run_over_mpi`` spreads them over the ranks of an MPI job. Both
@@ -18,6 +23,7 @@ blocking calls would keep a core busy that a training run needs.
 """
 
 import json
+import os
 import platform
 import queue
 import shlex
@@ -57,20 +63,24 @@ def saved_epoch(folder):
 
 def train_command(suite, run):
     """The ``minigrad train`` line for a run: resume it from its checkpoint, or start it afresh."""
-    command = [sys.executable, "-m", "minigrad", "train"]
+    return ["minigrad", *train_arguments(suite, run)]
+
+
+def train_arguments(suite, run):
+    """``train_command`` less the program's name: what a worker passes to the command line."""
     if saved_epoch(run.folder) > 0:
-        return command + ["--resume", str(run.folder)]
+        return ["train", "--resume", str(run.folder)]
     sets = [f"--set={text}" for text in suite.set_texts] + [f"--set=name={run.name}"]
-    return command + [str(suite.config_path), "--task", str(run.task), "--seed", str(run.seed),
-                      "--out", str(suite.folder), *sets]
+    return ["train", str(suite.config_path), "--task", str(run.task), "--seed", str(run.seed),
+            "--out", str(suite.folder), *sets]
 
 
-class TrainProcesses:
-    """Trains a run in a child ``minigrad train`` process: ``processes(run)`` blocks until it ends."""
+class TrainWorkers:
+    """Trains a run in a worker process: ``workers(run)`` blocks until it ends; ``close()`` ends the workers."""
 
     def __init__(self, suite, world=distributed.ALONE):
         self.suite = suite
-        self.running = {}
+        self.idle, self.running = [], {}
         self.lock = threading.Lock()
         # No launcher variables: a child that saw them would try to join the MPI job (or start one);
         # a wide log: one line per message.
@@ -83,29 +93,109 @@ class TrainProcesses:
         if saved_epoch(run.folder) == 0 and run.folder.exists():
             # Nothing trained is lost, and a folder left in the way would make train pick "-2" beside it.
             shutil.rmtree(run.folder)
-        started, command = time.perf_counter(), train_command(self.suite, run)
+        started, arguments, worker = time.perf_counter(), train_arguments(self.suite, run), self._take()
         with open(log, "a", encoding="utf-8") as output:
-            output.write(f"[{self.where}] {shlex.join(command)}\n")  # where each attempt ran, and how
-            output.flush()
+            # where each attempt ran, and how
+            output.write(f"[{self.where}, worker {worker.process.pid}] {shlex.join(['minigrad', *arguments])}\n")
             start = output.tell()
-            child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=self.env, start_new_session=True)
-            with self.lock:
-                self.running[run] = child
-            code = child.wait()
+        with self.lock:
+            self.running[run] = worker
+        code = worker.train(arguments, log)
         with self.lock:
             self.running.pop(run, None)
+            if code is not None:
+                self.idle.append(worker)
         return _outcome(code, log, start, time.perf_counter() - started)
 
-    def interrupt(self, force=False):
-        """Ask every child to stop (Ctrl-C: it saves its last complete epoch), or, ``force``, kill it."""
+    def _take(self):
         with self.lock:
-            children = list(self.running.values())
-        for child in children:
-            try:
-                child.send_signal(signal.SIGKILL if force else signal.SIGINT)
-            except ProcessLookupError:
-                pass
+            if self.idle:
+                return self.idle.pop()
+        return Worker(self.env)
+
+    def interrupt(self, force=False):
+        """Ask every running worker to stop its run (Ctrl-C: it saves its checkpoint), or, ``force``, kill it."""
+        with self.lock:
+            workers = list(self.running.values())
+        for worker in workers:
+            worker.signal(signal.SIGKILL if force else signal.SIGINT)
+
+    def close(self):
+        """End the idle workers; a worker still training ends when its run does."""
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for worker in idle:
+            worker.close()
+
+
+WORKER_COMMAND = [sys.executable, "-m", "minigrad.suite_workers"]  # runs serve()
+
+
+class Worker:
+    """One child process that trains the runs it is sent, one at a time (see ``serve``)."""
+
+    def __init__(self, env):
+        self.process = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+                                        start_new_session=True)
+
+    def train(self, arguments, log):
+        """The exit code ``minigrad train ARGUMENTS`` had, its output appended to ``log``; None if the worker died."""
+        try:
+            self.process.stdin.write(json.dumps({"arguments": arguments, "log": str(log)}) + "\n")
+            self.process.stdin.flush()
+            reply = self.process.stdout.readline()
+        except OSError:  # the worker is gone
+            reply = ""
+        if not reply:
+            code = self.process.wait()
+            return -signal.SIGKILL if code == 0 else code  # a worker never ends by itself mid-run
+        return int(json.loads(reply)["code"])
+
+    def signal(self, number):
+        try:
+            self.process.send_signal(number)
+        except ProcessLookupError:
+            pass
+
+    def close(self):
+        try:
+            self.process.stdin.close()  # the worker ends when its input does
+        except OSError:
+            pass
+        self.process.wait()
+
+
+def serve():
+    """A worker's loop: read one run a line from stdin, train it, answer its exit code on stdout.
+
+    The run's output (what ``minigrad train`` prints) goes to its log file:
+    file descriptors 1 and 2 are pointed there for the run, so nothing
+    written by any library can reach the answers.
+    """
+    from .cli import app
+
+    answers = os.fdopen(os.dup(1), "w")
+    for line in sys.stdin:
+        job = json.loads(line)
+        with open(job["log"], "a", encoding="utf-8") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            code = _exit_code(lambda: app(args=job["arguments"], prog_name="minigrad"))
+            sys.stdout.flush(), sys.stderr.flush()
+        answers.write(json.dumps({"code": code}) + "\n")
+        answers.flush()
+
+
+def _exit_code(command):
+    """The exit code of a command-line call that ends with SystemExit (0 if it returns)."""
+    try:
+        command()
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    except KeyboardInterrupt:
+        return Interrupted.exit_code
+    return 0
 
 
 def _outcome(code, log, start, seconds):
@@ -338,3 +428,7 @@ def _wait_for_all(comm):
     request = comm.Ibarrier()
     while not request.Test():
         time.sleep(POLL_S)
+
+
+if __name__ == "__main__":
+    serve()
