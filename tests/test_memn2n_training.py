@@ -12,6 +12,7 @@ import pytest
 from conftest import TINY_QA, invoke, one_line, write_config
 from minigrad import Tensor, cli, training
 from minigrad.config import load_config
+from minigrad.data.batching import punctuation
 from minigrad.errors import ConfigError
 from minigrad.nn.memory import AdjacentMemN2N, LayerwiseMemN2N
 from minigrad.optim import clip_grad_norm
@@ -47,15 +48,20 @@ def test_the_shipped_config_has_the_authors_single_task_settings():
     assert (config.data.mode, config.data.batch_size, config.data.valid_fraction) == ("memory", 32, 0.1)
     assert (model.type, model.embedding_dim, model.hops, model.tying) == ("memn2n", 20, 3, "adjacent")
     assert model.position_encoding and model.temporal_encoding and model.random_noise == 0.1
-    assert (model.memory_size, model.init_std) == (50, 0.1)
+    assert (model.memory_size, model.init_std, model.empty_slots) == (50, 0.1, "attend")
+    assert punctuation(config.data) == "strip"
     assert (model.linear_start.epochs, model.linear_start.lr) == (20, 0.005)
-    assert (optimizer.name, optimizer.lr, optimizer.clip_norm, optimizer.clip_mode) == ("sgd", 0.01, 40, "per_parameter")
+    # the authors' code starts the softmax phase at the linear start's rate, not the paper's 0.01
+    assert (optimizer.name, optimizer.lr, optimizer.clip_norm, optimizer.clip_mode) == ("sgd", 0.005, 40, "per_parameter")
     assert (optimizer.schedule.every, optimizer.schedule.factor) == (25, 0.5)
     assert config.loss.reduction == "sum" and config.train.epochs == 120
 
 
 @pytest.mark.parametrize("sections, expected", [
     ({"data": {"mode": "qa"}}, "model.type: memn2n reads data.mode: memory, not 'qa'"),
+    ({"model": {"type": "memn2n", "empty_slots": "skip"}},
+     "model.empty_slots: expected 'attend' or 'mask', got 'skip'"),
+    ({"data": {"mode": "memory", "punctuation": "drop"}}, "data.punctuation: expected 'strip' or 'keep', got 'drop'"),
     ({"train": {"epochs": 5}}, "model.linear_start.epochs: 5 leaves no epoch for the main phase: train.epochs is 5"),
     ({"optimizer": {"name": "sgd", "lr": 0.01, "clip_norm": None}},
      "optimizer.clip_mode: per_parameter clipping needs optimizer.clip_norm"),
