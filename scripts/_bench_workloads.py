@@ -400,24 +400,28 @@ def _torch_memory_module(torch, spec, vocab_size, sentence_len):
             keep = torch.ones(vocab_size, 1)
             keep[PAD_ID] = 0
             self.register_buffer("keep", keep)
-            position = position_encoding(sentence_len, spec.embedding_dim)
+            # Words at positions 1..J-1, the age word at J, as in the authors' code.
+            position = position_encoding(sentence_len + 1, spec.embedding_dim)
             self.register_buffer("position", torch.tensor(position, dtype=torch.float32))
-            self.linear_start = False
+            self.empty_slots, self.linear_start = spec.empty_slots, False
 
         def bag(self, table, ids):  # (..., words) ids -> (..., d), position-weighted sums
-            return (lookup(table, ids) * self.position).sum(dim=-2)
+            return (lookup(table, ids) * self.position[:-1]).sum(dim=-2)
 
         def forward(self, memories, questions, times, mask):
             tables = [words.weight * self.keep for words in self.words]
-            memory = [self.bag(table, memories) + lookup(ages.weight, times)
+            filled = mask.unsqueeze(-1).to(tables[0].dtype)  # an empty slot has no age: a zero vector
+            memory = [self.bag(table, memories) + lookup(ages.weight, times) * self.position[-1] * filled
                       for table, ages in zip(tables, self.ages)]
             u = self.bag(tables[0], questions)
             for keys, values in zip(memory, memory[1:]):
                 scores = torch.bmm(keys, u.unsqueeze(2)).squeeze(2)
                 if self.linear_start:
-                    p = scores * mask
-                else:
+                    p = scores
+                elif self.empty_slots == "mask":
                     p = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+                else:
+                    p = scores.softmax(dim=-1)
                 u = u + torch.bmm(p.unsqueeze(1), values).squeeze(1)
             return u @ tables[-1].T
 
