@@ -1,6 +1,6 @@
 """minigrad: a small deep-learning framework you can read in an afternoon."""
 
-from . import autograd  # first: it defines Function, which tensor's ops build on
+from . import autograd
 from .autograd import is_grad_enabled, no_grad
 from .tensor import Tensor, concat, stack
 

@@ -25,6 +25,17 @@ from .errors import GraphError
 _grad_enabled = True  # switched off inside ``no_grad()``
 _sequence = count()  # numbers recorded ops in the order they ran
 
+# Ops wrap their results in Tensors, but Tensor is built on top of the ops (its
+# methods call them), so this module cannot import tensor.py without a circle.
+# tensor.py hands its class over instead, once, right after defining it.
+Tensor = None
+
+
+def set_tensor_class(cls):
+    """Make ``cls`` the class every op's result is wrapped in (tensor.py calls this)."""
+    global Tensor
+    Tensor = cls
+
 
 @contextmanager
 def no_grad():
@@ -178,5 +189,3 @@ def backward(root, grad, retain_graph=False):
                 pending[key] = input_grad
                 heappush(waiting, (-parent._ctx.seq, parent))
 
-
-from .tensor import Tensor  # noqa: E402  (Tensor's methods call ops, which subclass Function)

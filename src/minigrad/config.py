@@ -187,7 +187,7 @@ class LinearStart(Section):
 
 
 class MemN2NModel(Section):
-    """An end-to-end memory network over ``data.mode: memory`` (see ``minigrad.nn.memory``)."""
+    """An end-to-end memory network over ``data.mode: memory`` (see ``minigrad.models.memory``)."""
 
     type: Literal["memn2n"]
     embedding_dim: PositiveInt = 20

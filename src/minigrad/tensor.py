@@ -2,43 +2,18 @@
 
 Each arithmetic method is a one-line call of the op class that implements it
 (``Tensor.tanh`` calls ``ops.Tanh.apply``); the forward and backward of every
-op live together in ``minigrad/ops``.
+op live together in ``minigrad/ops``. How mixed operands are turned into
+Tensors of one dtype is in ``operands`` (and its rules in ``dtypes``).
 """
 
 import numbers
 
 import numpy as np
 
-from . import autograd
+from . import autograd, ops
 from .backend import check_device, device_of, get_array_module, to_device, to_numpy
-
-DEFAULT_FLOAT = np.float32
-
-
-def _is_float(dtype) -> bool:
-    return dtype.kind == "f"  # not np.issubdtype, which costs a microsecond per call
-
-
-def _to_array(data, dtype, requires_grad):
-    """Turn user data into a backend array with minigrad's dtype rules.
-
-    Arrays keep their dtype (float64 stays float64). Python numbers and lists
-    of floats become float32. Integer data stays integer (indices, targets),
-    except a Python list of ints given with ``requires_grad=True``: asking for
-    a gradient says these are values, so they become float32.
-    """
-    if isinstance(data, Tensor):
-        data = data.data
-    if not hasattr(data, "dtype") or isinstance(data, np.generic):
-        python_ints = not isinstance(data, np.generic)
-        data = np.asarray(data)
-        if dtype is None and data.dtype == np.float64 and python_ints:
-            dtype = DEFAULT_FLOAT
-        if dtype is None and requires_grad and python_ints and data.dtype.kind in "iub":
-            dtype = DEFAULT_FLOAT
-    if dtype is not None and data.dtype != dtype:
-        data = data.astype(dtype)
-    return data
+from .dtypes import is_float, scalar_dtype, to_array
+from .operands import cast, floating, joinable, pair, power, raw_index, true_division
 
 
 class Tensor:
@@ -61,12 +36,12 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None, device=None, autograd=None):
         if autograd is not None:
             requires_grad = autograd
-        data = _to_array(data, dtype, requires_grad)
+        data = to_array(data.data if isinstance(data, Tensor) else data, dtype, requires_grad)
         if device is not None:
             data = to_device(data, device)
         self.data = data
         self.grad = None
-        self.requires_grad = bool(requires_grad) and _is_float(data.dtype)
+        self.requires_grad = bool(requires_grad) and is_float(data.dtype)
         self._ctx = None
 
     @classmethod
@@ -127,7 +102,7 @@ class Tensor:
     def astype(self, dtype) -> "Tensor":
         """A copy converted to ``dtype``; differentiable when both dtypes are floats."""
         dtype = np.dtype(dtype)
-        if self.requires_grad and _is_float(dtype):
+        if self.requires_grad and is_float(dtype):
             return ops.Cast.apply(self, dtype=dtype)
         return Tensor._from_op(self.data.astype(dtype), None)
 
@@ -156,28 +131,28 @@ class Tensor:
 
     # ---- arithmetic ----------------------------------------------------------
     def __add__(self, other):
-        return ops.Add.apply(*_pair(self, other))
+        return ops.Add.apply(*pair(self, other))
 
     def __radd__(self, other):
-        return ops.Add.apply(*_pair(other, self))
+        return ops.Add.apply(*pair(other, self))
 
     def __sub__(self, other):
-        return ops.Sub.apply(*_pair(self, other, "sub"))
+        return ops.Sub.apply(*pair(self, other, "sub"))
 
     def __rsub__(self, other):  # other - self
-        return ops.Sub.apply(*_pair(other, self, "sub"))
+        return ops.Sub.apply(*pair(other, self, "sub"))
 
     def __mul__(self, other):
-        return ops.Mul.apply(*_pair(self, other))
+        return ops.Mul.apply(*pair(self, other))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(*_pair(other, self))
+        return ops.Mul.apply(*pair(other, self))
 
     def __truediv__(self, other):
-        return ops.Div.apply(*_true_division(*_pair(self, other)))
+        return ops.Div.apply(*true_division(*pair(self, other)))
 
     def __rtruediv__(self, other):  # other / self
-        return ops.Div.apply(*_true_division(*_pair(other, self)))
+        return ops.Div.apply(*true_division(*pair(other, self)))
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -192,18 +167,18 @@ class Tensor:
         if isinstance(exponent, numbers.Real) and not isinstance(exponent, (bool, np.bool_)):
             if isinstance(exponent, np.generic):
                 exponent = exponent.item()  # a Python number, so float32 ** it stays float32
-            dtype = _scalar_dtype(exponent, self.data.dtype)  # int tensor ** 0.5 is float32
-            return ops.Pow.apply(self if dtype == self.data.dtype else _cast(self, dtype), exponent=exponent)
-        return _power(*_pair(self, exponent))
+            dtype = scalar_dtype(exponent, self.data.dtype)  # int tensor ** 0.5 is float32
+            return ops.Pow.apply(self if dtype == self.data.dtype else cast(self, dtype), exponent=exponent)
+        return power(*pair(self, exponent))
 
     def __rpow__(self, base):  # base ** self
-        return _power(*_pair(base, self))
+        return power(*pair(base, self))
 
     def __matmul__(self, other):
-        return ops.MatMul.apply(*_pair(self, other))
+        return ops.MatMul.apply(*pair(self, other))
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(*_pair(other, self))
+        return ops.MatMul.apply(*pair(other, self))
 
     def matmul(self, other):
         return self @ other
@@ -237,12 +212,12 @@ class Tensor:
         return ops.BroadcastTo.apply(self, shape=shape)
 
     def __getitem__(self, index):
-        return ops.GetItem.apply(self, index=_raw_index(index))
+        return ops.GetItem.apply(self, index=raw_index(index))
 
     def index_select(self, indices, *, dim=0):
         """Rows of this tensor picked by integer ``indices`` (an embedding lookup),
         or slices along ``dim``; the result has ``indices``' shape in place of that dim."""
-        indices = _raw_index(indices)
+        indices = raw_index(indices)
         if not hasattr(indices, "dtype"):
             indices = np.asarray(indices)
         return ops.IndexSelect.apply(self, indices=indices, dim=dim)
@@ -253,7 +228,7 @@ class Tensor:
 
     def mean(self, dim=None, keepdim=False):
         """The mean over ``dim``; of an integer tensor, as float32 (PyTorch refuses those)."""
-        return ops.Mean.apply(_floating(self), dim=dim, keepdim=keepdim)
+        return ops.Mean.apply(floating(self), dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
         return ops.Max.apply(self, dim=dim, keepdim=keepdim)
@@ -261,16 +236,16 @@ class Tensor:
     # ---- elementwise functions -------------------------------------------------
     # The float functions take an integer or bool tensor as float32, as PyTorch does.
     def exp(self):
-        return ops.Exp.apply(_floating(self))
+        return ops.Exp.apply(floating(self))
 
     def log(self):
-        return ops.Log.apply(_floating(self))
+        return ops.Log.apply(floating(self))
 
     def tanh(self):
-        return ops.Tanh.apply(_floating(self))
+        return ops.Tanh.apply(floating(self))
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(_floating(self))
+        return ops.Sigmoid.apply(floating(self))
 
     def relu(self):
         if self.data.dtype.kind == "b":
@@ -279,167 +254,29 @@ class Tensor:
 
     def softmax(self, dim=-1):
         """Softmax along ``dim``; of an integer tensor, as float32 (PyTorch refuses those)."""
-        return ops.Softmax.apply(_floating(self), dim=dim)
+        return ops.Softmax.apply(floating(self), dim=dim)
 
     def log_softmax(self, dim=-1):
-        return ops.LogSoftmax.apply(_floating(self), dim=dim)
+        return ops.LogSoftmax.apply(floating(self), dim=dim)
 
     # ---- losses ----------------------------------------------------------------
     def cross_entropy(self, targets, ignore_index=None):
         """Mean softmax cross-entropy of these logits against integer ``targets``."""
-        return ops.CrossEntropy.apply(self, targets=_raw_index(targets), ignore_index=ignore_index)
+        return ops.CrossEntropy.apply(self, targets=raw_index(targets), ignore_index=ignore_index)
 
     def mse(self, target, reduction="mean"):
         """Mean (or summed) squared error against ``target``."""
-        return ops.MSE.apply(*_pair(self, target), reduction=reduction)
-
-
-# ---- dtypes of mixed operands: PyTorch's type promotion --------------------------------
-#
-# Each dtype has a category, bool < integer < float. Two tensors of one
-# category take the larger dtype (int32 and int64 give int64); of different
-# categories, the higher one's dtype, so float32 meeting int64 stays float32
-# (numpy would say float64). A Python number takes the tensor's dtype unless it
-# is of a higher category, then that category's default: int tensor * 0.5 is
-# float32, bool tensor + 1 is int64. A 0-d tensor beside a dimensioned one
-# behaves the same way: it decides the dtype only when its category is higher.
-
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
-
-
-def _category(dtype):
-    return _CATEGORY.get(dtype.kind, 3)  # 3: complex, above everything
-
-
-def _scalar_dtype(value, dtype):
-    """The dtype a Python number takes beside a tensor of ``dtype``."""
-    if isinstance(value, (bool, np.bool_)):
-        return dtype
-    if isinstance(value, numbers.Integral):
-        return dtype if _category(dtype) >= 1 else np.dtype(np.int64)
-    if isinstance(value, numbers.Real):
-        return dtype if _category(dtype) >= 2 else np.dtype(DEFAULT_FLOAT)
-    return np.result_type(dtype, value)
-
-
-def _promote_types(a, b):
-    """PyTorch's promote_types for two dtypes, ignoring which tensor is 0-d."""
-    ca, cb = _category(a), _category(b)
-    if ca != cb:
-        return a if ca > cb else b
-    return np.promote_types(a, b)
-
-
-def _result_dtype(a, b):
-    """The dtype of a binary op on arrays ``a`` and ``b`` (PyTorch's rule)."""
-    if (a.ndim == 0) == (b.ndim == 0):
-        return _promote_types(a.dtype, b.dtype)
-    dim, zero = (a.dtype, b.dtype) if b.ndim == 0 else (b.dtype, a.dtype)
-    if _category(zero) > _category(dim):
-        return _promote_types(dim, zero)
-    return dim
-
-
-def _cast(t, dtype):
-    """``t`` as ``dtype``: through the graph when it needs a gradient, else a constant."""
-    if t.requires_grad and _is_float(dtype):
-        return ops.Cast.apply(t, dtype=dtype)
-    return Tensor._from_op(t.data.astype(dtype), None)
-
-
-def _floating(t):
-    """``t`` itself when it holds floats, else its values as float32 (integers never need a gradient)."""
-    if t.data.dtype.kind in "fc":
-        return t
-    return Tensor._from_op(t.data.astype(DEFAULT_FLOAT), None)
-
-
-def _constant(value, like):
-    """Wrap a number or array as a non-differentiable Tensor to combine with ``like``."""
-    xp = get_array_module(like.data)
-    if isinstance(value, numbers.Number):
-        if type(value) in (float, int) and like.data.dtype.kind == "f":  # the common case, first
-            return Tensor._from_op(xp.asarray(value, dtype=like.data.dtype), None)
-        return Tensor._from_op(xp.asarray(value, dtype=_scalar_dtype(value, like.data.dtype)), None)
-    value = xp.asarray(value)
-    if _is_float(value.dtype) and _is_float(like.data.dtype):
-        value = value.astype(like.data.dtype, copy=False)  # a constant follows the tensor's precision
-    return Tensor._from_op(value, None)
-
-
-def _pair(a, b, op=None):
-    """Two operands of a binary op as Tensors of one dtype, PyTorch's promotion.
-
-    Python numbers and arrays become constants. Operands of different dtypes
-    are cast to the result dtype (see ``_result_dtype``), so float32 meeting an
-    integer or a float64 0-d tensor stays float32; a cast operand that needs a
-    gradient is cast through the graph. ``op="sub"`` refuses bool operands,
-    which PyTorch does too (numpy refuses only bool - bool).
-    """
-    if not isinstance(a, Tensor):
-        if op == "sub" and isinstance(a, (bool, np.bool_)):
-            raise TypeError("- is not defined for bool operands; use ~ or logical_not to invert a mask")
-        a = _constant(a, b)
-    if not isinstance(b, Tensor):
-        if op == "sub" and isinstance(b, (bool, np.bool_)):
-            raise TypeError("- is not defined for bool operands; use ~ or logical_not to invert a mask")
-        b = _constant(b, a)
-    if a.data.dtype != b.data.dtype:
-        if op == "sub" and "b" in (a.data.dtype.kind, b.data.dtype.kind):
-            raise TypeError("- is not defined for bool tensors; use ~ or logical_not to invert a mask")
-        dtype = _result_dtype(a.data, b.data)
-        if a.data.dtype != dtype:
-            a = _cast(a, dtype)
-        if b.data.dtype != dtype:
-            b = _cast(b, dtype)
-    return a, b
-
-
-def _true_division(a, b):
-    """Operands for ``/``: integers and bools divide as float32, as in PyTorch."""
-    if a.data.dtype.kind not in "fc":
-        a, b = _floating(a), _floating(b)
-    return a, b
-
-
-def _power(base, exponent):
-    """``base ** exponent`` for two Tensors of one dtype."""
-    if base.data.dtype.kind == "b":
-        raise TypeError("** is not defined for bool tensors")
-    return ops.PowTensor.apply(base, exponent)
-
-
-def _joinable(tensors):
-    """The tensors for concat or stack, cast to one dtype (PyTorch's promotion, all dimensioned)."""
-    tensors = list(tensors)
-    if len(tensors) < 2:
-        return tensors
-    dtype = tensors[0].data.dtype
-    for t in tensors[1:]:
-        if t.data.dtype != dtype:
-            dtype = _promote_types(dtype, t.data.dtype)
-    return [t if t.data.dtype == dtype else _cast(t, dtype) for t in tensors]
-
-
-def _raw_index(index):
-    """Replace Tensors inside an index with their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
+        return ops.MSE.apply(*pair(self, target), reduction=reduction)
 
 
 def concat(tensors, dim=0):
     """Join tensors along an existing axis ``dim`` (of mixed dtypes: promoted as by ``+``)."""
-    return ops.Concat.apply(*_joinable(tensors), dim=dim)
+    return ops.Concat.apply(*joinable(tensors), dim=dim)
 
 
 def stack(tensors, dim=0):
     """Join tensors along a new axis ``dim`` (of mixed dtypes: promoted as by ``+``)."""
-    return ops.Stack.apply(*_joinable(tensors), dim=dim)
+    return ops.Stack.apply(*joinable(tensors), dim=dim)
 
 
-from . import ops  # noqa: E402  (the ops subclass autograd.Function, which wraps results in Tensor)
+autograd.set_tensor_class(Tensor)  # ops wrap their results in it from now on (see autograd)

@@ -12,9 +12,12 @@ Typical use::
 
 from .babi import (Question, Sentence, Story, data_dir, load_stories, load_task, parse_stories,
                    resolve_task, task_names, tokenize)
-from .batching import (Datasets, LMBatch, LMDataset, QABatch, QADataset, QAExample,
-                       build_datasets, build_vocabulary, encode_context, encode_qa, pad)
+from .batching import pad
+from .datasets import build_datasets
+from .lm import LMBatch, LMDataset, encode_context
 from .memory import MemoryBatch, MemoryDataset, encode_memory
+from .qa import QABatch, QADataset, QAExample, encode_qa
+from .splits import Datasets, build_vocabulary
 from .vocab import PAD, PAD_ID, UNK, UNK_ID, Vocabulary
 
 __all__ = [

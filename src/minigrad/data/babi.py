@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from .. import bundled
+from . import bundled
 from ..errors import DataError
 
 DATA_ENV = "MINIGRAD_DATA"

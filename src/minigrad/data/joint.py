@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from ..errors import DataError
 from .babi import NUM_TASKS, load_task
-from .batching import Datasets, build_vocabulary, hold_out, punctuation, task_datasets
+from .splits import Datasets, build_vocabulary, hold_out, punctuation, task_datasets
 
 ALL = "all"
 

@@ -17,7 +17,7 @@ from the training data (a longer test sentence keeps its first words), so
 one position encoding fits them all. The number of slots is fixed by the
 training data too, as in the authors' code: as many as the longest training
 story needs, at most ``memory_size``. Every split has that many, so an empty
-slot (a zero vector the model may attend to; see ``minigrad.nn.memory``)
+slot (a zero vector the model may attend to; see ``minigrad.models.memory``)
 is there as often at test time as in training.
 
 Random noise (``random_noise``, training batches only): the paper's way to

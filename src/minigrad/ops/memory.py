@@ -1,4 +1,4 @@
-"""Ops of the end-to-end memory network (``minigrad.nn.memory``): a table
+"""Ops of the end-to-end memory network (``minigrad.models.memory``): a table
 whose padding row is held at zero, a position-weighted bag of word vectors,
 and a softmax over memory slots that leaves the empty ones out."""
 

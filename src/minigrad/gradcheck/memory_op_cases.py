@@ -3,8 +3,8 @@ plain-numpy reference for its forward."""
 
 import numpy as np
 
-from .cases import case, fixed, normal
-from .memory import EmbeddingBag, MaskedSoftmax, ZeroRow
+from ..ops.memory import EmbeddingBag, MaskedSoftmax, ZeroRow
+from .op_cases import case, fixed, normal
 
 # Bags of 4 word slots over a 6-word table: repeated words, and <pad> (0) in the tails.
 IDS = [[[1, 2, 1, 0], [3, 5, 0, 0], [0, 0, 0, 0]],

@@ -9,10 +9,10 @@ generator, as in the layer cases.
 
 import numpy as np
 
-from .gradcheck import Case, Trial
-from .lesson import Embedding, LessonCrossEntropy, Linear, LSTMCell, RNNCell, Sequential, Tanh
-from .nn.cases import _float64_parameters, _log_softmax, embedding_trial
-from .nn.recurrent_cases import _linear, _step
+from ..lesson import Embedding, LessonCrossEntropy, Linear, LSTMCell, RNNCell, Sequential, Tanh
+from .case import Case, Trial
+from .layer_cases import _float64_parameters, _log_softmax, embedding_trial
+from .recurrent_cases import _linear, _step
 
 BATCH, N_IN, N_HIDDEN, N_OUT, STEPS = 2, 3, 4, 3, 2
 

@@ -10,10 +10,10 @@ differences can check has a case here too: negative axes, 0-d reductions,
 import numpy as np
 
 from ..functional import linear
-from ..gradcheck import Case, Trial
+from ..ops.recurrent import RNNStep
+from ..ops.sequence import LSTMLayer, RNNLayer
 from ..tensor import concat, stack
-from .recurrent import RNNStep
-from .sequence import LSTMLayer, RNNLayer
+from .case import Case, Trial
 
 
 def normal(*shape):

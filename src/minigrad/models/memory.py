@@ -38,8 +38,8 @@ from .. import ops
 from ..backend import device_of, to_device
 from ..data.vocab import PAD_ID
 from ..tensor import Tensor
-from .layers import Embedding, Linear
-from .module import Module
+from ..nn.layers import Embedding, Linear
+from ..nn.module import Module
 
 
 def position_encoding(words, dim):

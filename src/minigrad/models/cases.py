@@ -1,12 +1,22 @@
-"""The gradcheck registry's memory-network cases: the whole model, in both
-tyings, with and without position and temporal encoding, and in its
-linear-start form, against a plain-numpy forward written hop by hop."""
+"""The gradcheck cases of the models: each checks every weight of a whole model at once.
+
+The recurrent models run on word ids through both paths of their first layer.
+The memory network runs in both tyings, with and without position and temporal
+encoding, and in its linear-start form, against a plain-numpy forward written
+hop by hop.
+
+``all_cases()`` is the whole list ``minigrad gradcheck`` runs: the framework's
+(``minigrad.gradcheck.all_cases``), then these.
+"""
 
 import numpy as np
 
 from ..gradcheck import Case, Trial
-from .layers import Embedding
+from ..gradcheck import all_cases as framework_cases
+from ..gradcheck.layer_cases import _float64_parameters
+from ..gradcheck.recurrent_cases import BATCH, N_HIDDEN, N_IN, STEPS
 from .memory import LayerwiseMemN2N, memn2n, position_encoding
+from .recurrent import LanguageModel, QuestionAnswerer
 
 VOCAB, DIM, SLOTS, WORDS, MEMORY_SIZE = 7, 4, 3, 4, 5
 MEMORIES = np.array([[[2, 3, 1, 0], [4, 4, 0, 0], [0, 0, 0, 0]],   # the last slot is empty
@@ -62,7 +72,7 @@ def _reference(model):
     return run
 
 
-def _model_case(tying, hops=2, linear_start=False, **options):
+def _memn2n_case(tying, hops=2, linear_start=False, **options):
     def setup(rng):
         model = memn2n(VOCAB, tying=tying, embedding_dim=DIM, hops=hops, memory_size=MEMORY_SIZE, **options)
         model.linear_start = linear_start
@@ -79,23 +89,51 @@ def _model_case(tying, hops=2, linear_start=False, **options):
     return Case("MemN2N", label, setup)
 
 
-def _padded_embedding(rng):
-    """Ids with <pad> (0): its row must get no gradient and give zero vectors."""
-    layer = Embedding(5, 3, padding_idx=0)
-    layer.weight.data = rng.standard_normal((5, 3))
-    ids = np.array([[1, 0, 1], [4, 2, 0]])
-    return Trial(layer, [ids], lambda i: _nil_zeroed(layer.weight.data)[i], [layer.weight])
+def _recurrent_case(kind, cell, n_layers, vocab=6):
+    """A recurrent model on word ids: every weight checked at once.
+
+    For RNN and LSTM cells, a vocabulary of at most twice the embedding
+    width (N_IN) takes the path where the first layer projects the embedding
+    table; a larger one, the path where it projects each token's vector
+    (``Cell.run_on_ids``). A GRU always takes the second.
+    """
+    path = ""
+    if cell != "gru":
+        path = ", table projected" if vocab <= 2 * N_IN else ", tokens projected"
+
+    def setup(rng):
+        if kind == "LanguageModel":
+            model = LanguageModel(vocab, N_IN, cell, N_HIDDEN, n_layers)
+            ids = rng.integers(0, vocab, (BATCH, STEPS))
+            fn = lambda: model(ids)  # noqa: E731
+        else:
+            model = QuestionAnswerer(vocab, N_IN, cell, N_HIDDEN, n_layers)
+            stories, questions = rng.integers(0, vocab, (BATCH, STEPS)), rng.integers(0, vocab, (BATCH, 3))
+            fn = lambda: model(stories, questions)  # noqa: E731
+        return Trial(fn, [], None, _float64_parameters(model, rng))
+
+    return Case(kind, f"{cell} x{n_layers} on word ids{path}", setup)
 
 
 CASES = [
-    Case("Embedding", "padding_idx=0, ids (2,3) with <pad>", _padded_embedding),
-    _model_case("adjacent"),
-    _model_case("adjacent", hops=3, position_encoding=False, temporal_encoding=False),
-    _model_case("adjacent", position_encoding=False),
-    _model_case("adjacent", linear_start=True),
-    _model_case("adjacent", empty_slots="mask"),
-    _model_case("layerwise"),
-    _model_case("layerwise", hops=3, position_encoding=False, temporal_encoding=False),
-    _model_case("layerwise", temporal_encoding=False),
-    _model_case("layerwise", linear_start=True),
+    _recurrent_case("LanguageModel", "rnn", 1),
+    _recurrent_case("LanguageModel", "lstm", 2),
+    _recurrent_case("QuestionAnswerer", "lstm", 1),
+    _recurrent_case("QuestionAnswerer", "lstm", 1, vocab=2 * N_IN + 2),
+    _recurrent_case("LanguageModel", "rnn", 1, vocab=2 * N_IN + 2),
+    _recurrent_case("QuestionAnswerer", "gru", 1),
+    _memn2n_case("adjacent"),
+    _memn2n_case("adjacent", hops=3, position_encoding=False, temporal_encoding=False),
+    _memn2n_case("adjacent", position_encoding=False),
+    _memn2n_case("adjacent", linear_start=True),
+    _memn2n_case("adjacent", empty_slots="mask"),
+    _memn2n_case("layerwise"),
+    _memn2n_case("layerwise", hops=3, position_encoding=False, temporal_encoding=False),
+    _memn2n_case("layerwise", temporal_encoding=False),
+    _memn2n_case("layerwise", linear_start=True),
 ]
+
+
+def all_cases() -> list[Case]:
+    """Every case ``minigrad gradcheck`` runs: the framework's ops, layers and lesson, then the models'."""
+    return framework_cases() + CASES

@@ -1,4 +1,4 @@
-"""Checking backprop against finite differences, and the registry of cases.
+"""Checking backprop against finite differences, for a function or a registry case.
 
 ``gradcheck(fn, inputs)`` differentiates ``sum(fn(*inputs) * w)`` for a random
 ``w`` (a non-uniform upstream gradient hides fewer bugs than ones) both ways:
@@ -6,17 +6,17 @@ by backprop, and by central differences (f(x + eps) - f(x - eps)) / 2 eps in
 float64 for every input element. For big inputs a cheaper mode compares the
 directional derivative along a few random unit vectors instead.
 
-The registry holds one ``Case`` per op and layer configuration. The pytest
-suite and ``minigrad gradcheck`` both run exactly this list.
+``check_case`` runs one ``Case`` of the registry (``registry.all_cases``):
+its forward against a numpy reference, then its gradients.
 """
 
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from .autograd import no_grad
-from .tensor import Tensor
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .case import Case
 
 FULL_CHECK_LIMIT = 2000  # inputs with more elements get the random-direction check
 RANDOM_DIRECTIONS = 8
@@ -177,32 +177,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=ATOL, rtol=RTOL, seed=0, raise_exceptio
     return result
 
 
-# ---- the registry ---------------------------------------------------------------
-
-
-@dataclass
-class Trial:
-    """One concrete check: a function, its inputs, and optionally more leaves.
-
-    ``fn`` takes the inputs as Tensors. ``reference`` (plain numpy on the input
-    arrays) checks the forward values. ``parameters`` are extra float64 leaves
-    that ``fn`` reads (a layer's weights), checked like inputs.
-    """
-
-    fn: Callable
-    inputs: list
-    reference: Callable | None = None
-    parameters: list = field(default_factory=list)
-
-
-@dataclass
-class Case:
-    """A named check in the registry: ``name`` is the public op or layer it
-    covers, ``label`` tells the configuration, ``setup(rng)`` builds the Trial."""
-
-    name: str
-    label: str
-    setup: Callable[[np.random.Generator], Trial]
+# ---- running a registry case ----------------------------------------------------------
 
 
 @dataclass
@@ -247,17 +222,3 @@ def check_case(case: Case, seed: int = 0) -> CaseResult:
     names += [f"parameter {i}" for i in range(len(trial.parameters))]
     result = check_leaves(lambda: trial.fn(*tensors), leaves, names, seed=seed)
     return CaseResult(case.name, case.label, _shapes(arrays), result)
-
-
-def all_cases() -> list[Case]:
-    """Every registered case: the ops', the layers', then minigrad.lesson's."""
-    from .ops.cases import CASES as op_cases
-    from .ops.memory_cases import CASES as memory_op_cases
-
-    from .nn.cases import CASES as layer_cases
-    from .nn.memory_cases import CASES as memory_cases
-    from .nn.recurrent_cases import CASES as recurrent_cases
-    from .lesson_cases import CASES as lesson_cases
-
-    return (list(op_cases) + list(memory_op_cases) + list(layer_cases) + list(recurrent_cases) + list(memory_cases)
-            + list(lesson_cases))

@@ -7,9 +7,9 @@ gradients of its inputs and parameters, with a numpy reference for the forward.
 
 import numpy as np
 
-from ..gradcheck import Case, Trial
-from .layers import Dropout, Embedding, Linear, Sequential, Sigmoid, Tanh
-from .losses import CrossEntropyLoss, MSELoss
+from ..nn.layers import Dropout, Embedding, Linear, Sequential, Sigmoid, Tanh
+from ..nn.losses import CrossEntropyLoss, MSELoss
+from .case import Case, Trial
 
 
 def _float64_parameters(layer, rng):
@@ -83,10 +83,26 @@ def _dropout_eval(rng):
     return Trial(Dropout(0.5).eval(), [rng.standard_normal((3, 4))], lambda x: x)
 
 
+def _pad_row_zeroed(weight):
+    table = weight.copy()
+    table[0] = 0
+    return table
+
+
+def _padded_embedding(rng):
+    """Ids with <pad> (0): its row must get no gradient and give zero vectors."""
+    layer = Embedding(5, 3, padding_idx=0)
+    layer.weight.data = rng.standard_normal((5, 3))
+    ids = np.array([[1, 0, 1], [4, 2, 0]])
+    return Trial(layer, [ids], lambda i: _pad_row_zeroed(layer.weight.data)[i], [layer.weight])
+
+
+
 CASES = [
     Case("Linear", "bias, (5,4) -> (5,3)", _linear(bias=True)),
     Case("Linear", "no bias", _linear(bias=False)),
     Case("Embedding", "5x3 table, ids (2,3) with repeats", embedding_trial),
+    Case("Embedding", "padding_idx=0, ids (2,3) with <pad>", _padded_embedding),
     Case("Sequential", "Linear+Tanh+Linear+Sigmoid", _sequential),
     Case("MSELoss", "lesson default: sum over batch", _mse(None, lambda p, t: ((p - t) ** 2).sum(0))),
     Case("MSELoss", "reduction='mean'", _mse("mean", lambda p, t: ((p - t) ** 2).mean())),

@@ -9,11 +9,11 @@ with a plain-numpy reference.
 
 import numpy as np
 
-from ..gradcheck import Case, Trial
+from ..nn.recurrent import RNN, GRUCell, LSTMCell, RNNCell
 from ..ops.recurrent import GRUHidden, LSTMCellState, LSTMHidden
 from ..tensor import concat
-from .cases import _float64_parameters, _sigmoid  # shared with the feed-forward cases
-from .recurrent import RNN, GRUCell, LSTMCell, RNNCell
+from .case import Case, Trial
+from .layer_cases import _float64_parameters, _sigmoid  # shared with the feed-forward cases
 
 BATCH, N_IN, N_HIDDEN, N_OUT, STEPS = 2, 3, 4, 3, 5
 
@@ -122,34 +122,6 @@ def _rnn_case(cell, n_layers, **options):
     return Case("RNN", f"{cell} x{n_layers}, {STEPS} steps", setup)
 
 
-def _model_case(kind, cell, n_layers, vocab=6):
-    """A whole model from ``minigrad.models`` on word ids: every weight checked at once.
-
-    For RNN and LSTM cells, a vocabulary of at most twice the embedding
-    width (N_IN) takes the path where the first layer projects the embedding
-    table; a larger one, the path where it projects each token's vector
-    (``Cell.run_on_ids``). A GRU always takes the second.
-    """
-    path = ""
-    if cell != "gru":
-        path = ", table projected" if vocab <= 2 * N_IN else ", tokens projected"
-
-    def setup(rng):
-        from ..models import LanguageModel, QuestionAnswerer  # models build on this package
-
-        if kind == "LanguageModel":
-            model = LanguageModel(vocab, N_IN, cell, N_HIDDEN, n_layers)
-            ids = rng.integers(0, vocab, (BATCH, STEPS))
-            fn = lambda: model(ids)  # noqa: E731
-        else:
-            model = QuestionAnswerer(vocab, N_IN, cell, N_HIDDEN, n_layers)
-            stories, questions = rng.integers(0, vocab, (BATCH, STEPS)), rng.integers(0, vocab, (BATCH, 3))
-            fn = lambda: model(stories, questions)  # noqa: E731
-        return Trial(fn, [], None, _float64_parameters(model, rng))
-
-    return Case(kind, f"{cell} x{n_layers} on word ids{path}", setup)
-
-
 CASES = [
     _op_case("lstm_cell_state", LSTMCellState, [4 * N_HIDDEN, N_HIDDEN]),
     _op_case("lstm_hidden", LSTMHidden, [4 * N_HIDDEN, N_HIDDEN]),
@@ -162,10 +134,4 @@ CASES = [
     _rnn_case("lstm", 2),
     _rnn_case("gru", 2),
     _rnn_case("rnn", 2, activation="tanh"),
-    _model_case("LanguageModel", "rnn", 1),
-    _model_case("LanguageModel", "lstm", 2),
-    _model_case("QuestionAnswerer", "lstm", 1),
-    _model_case("QuestionAnswerer", "lstm", 1, vocab=2 * N_IN + 2),
-    _model_case("LanguageModel", "rnn", 1, vocab=2 * N_IN + 2),
-    _model_case("QuestionAnswerer", "gru", 1),
 ]
