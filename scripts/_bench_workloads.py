@@ -23,13 +23,13 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 import minigrad as mg
-from minigrad.config import load_config
+from minigrad.tool.config import load_config
 from minigrad.data import PAD_ID, MemoryDataset, QADataset, build_datasets, build_vocabulary, load_task, resolve_task
 from minigrad.models import QuestionAnswerer, build_model
-from minigrad.nn.memory import position_encoding
+from minigrad.models.memory import position_encoding
 from minigrad.nn.recurrent import RNNCell
 from minigrad.optim import clip_grad_norm
-from minigrad.training import learning_rate
+from minigrad.tool.training import learning_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON_LINES, LESSON_WIDTH, LESSON_BATCH, LESSON_DIM = 1000, 6, 100, 16

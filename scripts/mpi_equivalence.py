@@ -28,12 +28,13 @@ CONFIGS = ["configs/babi_rnn.yaml", "configs/babi_lstm_qa.yaml"]
 
 def worker(config_path, epochs, out, report, settings):
     """Train one run (alone, or as this job's rank); rank 0 writes its rows and buffer size to ``report``."""
-    from minigrad import distributed, training
-    from minigrad.config import load_config
-    from minigrad.overrides import parse_settings
+    from minigrad.tool import distributed, training
+    from minigrad.tool.session import start_session
+    from minigrad.tool.config import load_config
+    from minigrad.tool.config.overrides import parse_settings
 
     config = load_config(config_path, {"epochs": epochs, "out": out}, settings=parse_settings(settings))
-    session = training.start_session(config)
+    session = start_session(config)
     rows = training.train(session)
     if session.world.is_root:
         found = {"rows": rows, "run_dir": str(session.run_dir),

@@ -7,9 +7,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from minigrad import backend, cli, training
+from minigrad import backend
+from minigrad.tool import cli, training
 from minigrad.data.babi import data_dir
 from minigrad.tensor import Tensor
+from minigrad.tool.session import start_session
 
 # The real allocator setting, for the tests that check it; everywhere else it is replaced.
 REAL_KEEP_FREED_MEMORY = backend.keep_freed_memory
@@ -90,9 +92,9 @@ def one_line(text):
 
 def train_run(folder, base=TINY_LM, **sections):
     """Train a run through the library; return its folder."""
-    from minigrad.config import load_config
+    from minigrad.tool.config import load_config
 
-    session = training.start_session(load_config(write_config(folder, base, **sections)))
+    session = start_session(load_config(write_config(folder, base, **sections)))
     training.train(session)
     return session.run_dir
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.config import (LinearLayer, RecurrentModel, RunConfig, SequentialModel, load_config)
+from minigrad.tool.config import (LinearLayer, RecurrentModel, RunConfig, SequentialModel, load_config)
 from minigrad.errors import ConfigError
-from minigrad.overrides import parse_settings, steps
+from minigrad.tool.config.overrides import parse_settings, steps
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import yaml
 
-from minigrad import distributed, serialization
+from minigrad import serialization
+from minigrad.tool import distributed
 
 TIMEOUT_S = 120  # a job that hangs fails its test instead of the whole run
 
@@ -112,7 +113,7 @@ def test_launchers_are_recognised_by_their_variables(env, expected):
 
 
 def test_training_alone_never_imports_mpi4py(tmp_path):
-    code = ("import sys; from minigrad import cli; sys.argv = ['minigrad', 'train', sys.argv[1]]\n"
+    code = ("import sys; from minigrad.tool import cli; sys.argv = ['minigrad', 'train', sys.argv[1]]\n"
             "try:\n    cli.main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
             "print('mpi4py' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code, str(write(tmp_path, LM, epochs=1))],
@@ -123,7 +124,7 @@ def test_training_alone_never_imports_mpi4py(tmp_path):
 
 @pytest.mark.parametrize("rank", ["0", "1"])
 def test_a_launched_run_without_mpi4py_says_how_to_install_it(tmp_path, rank):
-    hide = ("import sys; sys.modules['mpi4py'] = None; from minigrad import cli\n"
+    hide = ("import sys; sys.modules['mpi4py'] = None; from minigrad.tool import cli\n"
             f"sys.argv = ['minigrad', 'train', {str(write(tmp_path, LM))!r}]; cli.main()")
     result = run([], code=hide, PMI_SIZE="2", PMI_RANK=rank)
     assert result.returncode == 2
@@ -175,7 +176,7 @@ def test_an_error_every_rank_meets_is_said_once(tmp_path):
 
 @needs_mpi
 def test_a_failing_rank_stops_the_job(tmp_path):
-    fail = ("import sys; from minigrad import cli, distributed, errors, training\n"
+    fail = ("import sys; from minigrad import errors; from minigrad.tool import cli, distributed, training\n"
             "def broken(session, batch):\n"
             "    raise errors.DataError('cannot read the batch')\n"
             "if distributed.launcher_rank() == 1:\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TINY_QA, tasks_with_a_broken_one, write_config
-from minigrad import distributed
+from minigrad.tool import distributed
 from test_distributed import TIMEOUT_S, _mpiexec, assert_ok, clean_env, needs_mpi, run
 
 # Two tasks, two seeds, one epoch, a few questions: four runs of about a second each.
@@ -87,7 +87,7 @@ for line in sys.stdin:
 @needs_mpi
 def test_the_runs_of_every_rank_see_no_launcher_variables(config, tmp_path):
     # Each run's worker writes the names in its environment to the run's log instead of training.
-    code = ("import sys; from minigrad import cli, suite_workers\n"
+    code = ("import sys; from minigrad.tool import cli; from minigrad.tool.suite import workers as suite_workers\n"
             f"WORKER = {WORKER!r}\n"
             "suite_workers.WORKER_COMMAND = [sys.executable, '-c', WORKER]\n"
             f"sys.argv = ['minigrad', 'suite', {str(config)!r}, '--tasks', '1,2', '--seeds', '2', "
@@ -105,7 +105,7 @@ def test_the_runs_of_every_rank_see_no_launcher_variables(config, tmp_path):
 
 @needs_mpi
 def test_a_crashed_rank_stops_the_job(config, tmp_path):
-    crash = ("import os, signal, sys; from minigrad import cli, distributed, suite_workers\n"
+    crash = ("import os, signal, sys; from minigrad.tool import cli, distributed; from minigrad.tool.suite import workers as suite_workers\n"
              "if distributed.launcher_rank() == 1:\n"
              "    suite_workers.TrainWorkers.__call__ = lambda self, run: os.kill(os.getpid(), signal.SIGKILL)\n"
              f"sys.argv = ['minigrad', 'suite', {str(config)!r}, '--tasks', '1,2', '--seeds', '2', "

@@ -18,7 +18,7 @@ from minigrad.gradcheck import (
     check_leaves,
     gradcheck,
 )
-from minigrad.gradcheck import all_cases as registry
+from minigrad.models.cases import all_cases as registry  # the framework's cases, then the models'
 
 MESSAGE = re.compile(
     r"gradient of (?P<name>[\w ]+) is wrong at (?P<what>element|random direction) \[(?P<where>[\d, ]+)\]: "

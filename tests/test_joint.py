@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import TINY_LM, invoke, one_line, write_config
-from minigrad import training
-from minigrad.config import load_config
+from minigrad.tool import evaluation, training
+from minigrad.tool.config import load_config
 from minigrad.data import MemoryDataset, QADataset, build_datasets, build_vocabulary, load_task
 from minigrad.data.joint import describe_tasks, task_list, task_name
 from minigrad.data.vocab import PAD_ID
 from minigrad.errors import ConfigError
-from minigrad.predict import Predictor
+from minigrad.tool.predict import Predictor
 
 # Tasks 1 and 4 answer with places, task 6 with yes or no; task 4's sentences are a word longer
 # (8, not 7), task 6's stories the longest of the three (14 statements in its first 40 questions).
@@ -147,7 +147,7 @@ def test_per_task_csv_holds_each_tasks_errors_of_a_direct_evaluation(joint_run):
     for row, task in zip(rows, TASKS):
         test = MemoryDataset.from_stories(load_task(task, "test"), predictor.vocab, 50,
                                           predictor.meta["sentence_len"], limit=30)
-        _, accuracy = training.evaluate(predictor.model, test, config)
+        _, accuracy = evaluation.evaluate(predictor.model, test, config)
         assert float(row["test_error"]) == pytest.approx(100 * (1 - accuracy), abs=1e-3)
         assert 0 <= float(row["valid_error"]) <= 100
         right.append(accuracy * len(test))

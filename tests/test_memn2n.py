@@ -6,7 +6,7 @@ import pytest
 
 from minigrad import Tensor
 from minigrad.nn import Embedding
-from minigrad.nn.memory import AdjacentMemN2N, LayerwiseMemN2N, memn2n, position_encoding
+from minigrad.models.memory import AdjacentMemN2N, LayerwiseMemN2N, memn2n, position_encoding
 from minigrad.ops import EmbeddingBag, MaskedSoftmax, ZeroRow
 from minigrad.optim import SGD
 

@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 
 from conftest import TINY_QA, invoke, one_line, write_config
-from minigrad import Tensor, cli, training
-from minigrad.config import load_config
-from minigrad.data.batching import punctuation
+from minigrad import Tensor
+from minigrad.models import build_model
+from minigrad.tool import cli, training
+from minigrad.tool.config import load_config
+from minigrad.data.splits import punctuation
 from minigrad.errors import ConfigError
-from minigrad.nn.memory import AdjacentMemN2N, LayerwiseMemN2N
+from minigrad.models.memory import AdjacentMemN2N, LayerwiseMemN2N
 from minigrad.optim import clip_grad_norm
+from minigrad.tool.session import start_session
 
 TINY_MEMN2N = {
     "name": "tinymem",
@@ -97,7 +100,7 @@ def test_a_bad_memn2n_run_file_exits_with_one_message(tmp_path):
 def test_build_model_follows_the_model_section(tmp_path, tying, kind):
     config = load_config(write_config(tmp_path, TINY_MEMN2N, model={"tying": tying, "hops": 2,
                                                                    "temporal_encoding": False}))
-    model = training.build_model(config, 30)
+    model = build_model(config, 30)
     assert isinstance(model, kind) and model.hops == 2 and not model.times
 
 
@@ -128,7 +131,7 @@ def test_without_linear_start_or_schedule():
 
 def test_training_switches_the_softmax_back_on_after_the_linear_start(tmp_path, monkeypatch):
     config = write_config(tmp_path, TINY_MEMN2N, data={"train_size": 40, "test_size": 20})
-    session = training.start_session(load_config(config))
+    session = start_session(load_config(config))
     seen = []
     real = training.train_epoch
 
@@ -185,7 +188,7 @@ def _one_step(tmp_path, reduction):
                           data={"train_size": 20, "batch_size": 20, "valid_fraction": 0.0},
                           optimizer={"lr": 1.0, "clip_norm": None, "clip_mode": "global"},
                           model={"random_noise": 0.0})
-    session = training.start_session(load_config(config))
+    session = start_session(load_config(config))
     before = [p.numpy().copy() for p in session.model.parameters()]
     training.train_epoch(session, 6)  # after the linear start: the rate is optimizer.lr
     return [p.numpy() - b for p, b in zip(session.model.parameters(), before)]

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import TINY_LM, invoke, train_run
-from minigrad import plot
+from minigrad.tool.views import plot
 
 pytest.importorskip("matplotlib")
 

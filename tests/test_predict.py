@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from conftest import invoke, one_line
-from minigrad import training
-from minigrad.config import load_config
+from minigrad.tool import training
+from minigrad.tool.config import load_config
 from minigrad.data import PAD, UNK, encode_context
 from minigrad.errors import CheckpointError, ConfigError, VocabularyError
-from minigrad.predict import Predictor
+from minigrad.tool.predict import Predictor
+from minigrad.tool.session import start_session
 
 LOCATIONS = {"bathroom", "bedroom", "garden", "hallway", "kitchen", "office"}
 ROW = re.compile(r"│\s*(\d+)\s*│\s*(\S+)\s*│\s*([0-9.]+)\s*│")
@@ -26,7 +27,7 @@ def table_rows(output):
 
 def test_loaded_model_gives_the_trained_model_scores(tmp_path, make_config):
     """Weights survive the trip to disk: the loaded model computes what the trained one did."""
-    session = training.start_session(load_config(make_config()))
+    session = start_session(load_config(make_config()))
     training.train(session)
     predictor = Predictor.load(session.run_dir)
     ids = encode_context("mary moved to the", predictor.vocab)

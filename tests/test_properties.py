@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import TINY_LM, TINY_QA
-from minigrad.config import load_config
+from minigrad.tool.config import load_config
 from minigrad.data import build_vocabulary, load_stories
 from minigrad.errors import MinigradError
-from minigrad.predict import Predictor
+from minigrad.tool.predict import Predictor
 
 FAST = settings(max_examples=80, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -7,10 +7,11 @@ import os
 import pytest
 
 from conftest import TINY_LM, invoke, one_line, train_run, write_config
-from minigrad import run_list, training
-from minigrad.config import load_config
+from minigrad.tool import run_list, training
+from minigrad.tool.config import load_config
 from minigrad.errors import TrainingDiverged
-from minigrad.report import accuracy_caption, add_metrics_row, metrics_table, sparkline
+from minigrad.tool.views.tables import accuracy_caption, add_metrics_row, metrics_table, sparkline
+from minigrad.tool.session import resume_session, start_session
 
 
 def test_sparkline_draws_values_on_a_fixed_scale():
@@ -31,7 +32,7 @@ def test_metrics_table_caption_grows_with_its_rows():
 
 def _session(folder, name, **sections):
     config = dict(TINY_LM, name=name)
-    return training.start_session(load_config(write_config(folder, config, train={"epochs": 2, "seed": 0},
+    return start_session(load_config(write_config(folder, config, train={"epochs": 2, "seed": 0},
                                                            **sections)))
 
 
@@ -79,7 +80,7 @@ def test_the_interrupted_run_resumes(run_folder, tmp_path):
     import shutil
 
     copy = shutil.copytree(run_folder / "interrupted", tmp_path / "interrupted")
-    session = training.resume_session(copy)
+    session = resume_session(copy)
     assert session.start_epoch == 1
     training.train(session)
     assert run_list.summarize(copy, tmp_path).status == "finished"

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import RUN_FILES
-from minigrad import runs, serialization
+from minigrad import serialization
+from minigrad.tool import runs
 from minigrad.errors import CheckpointError
 
 
@@ -129,7 +130,7 @@ ROW = dict(epoch=1, train_loss=2.5, train_acc=0.25, test_loss=2.75, test_acc=0.1
 def saved_run(tmp_path):
     """A run folder written by save_setup and save_checkpoint from the tiny config."""
     from conftest import write_config
-    from minigrad.config import load_config
+    from minigrad.tool.config import load_config
     from minigrad.data.vocab import Vocabulary
 
     config = load_config(write_config(tmp_path))

@@ -9,11 +9,14 @@ import pytest
 from rich.console import Console
 
 from conftest import TINY_QA, invoke, tasks_with_a_broken_one, write_config
-from minigrad import distributed, runs, suite, suite_report, training
-from minigrad.config import load_config
+from minigrad.tool import distributed, runs, training
+from minigrad.tool.suite import plan as suite, report as suite_report
+from minigrad.tool.config import load_config
 from minigrad.errors import ConfigError, MinigradError
-from minigrad.suite_view import LineView, Progress, finish_times
-from minigrad.suite_workers import TrainWorkers, train_command
+from minigrad.tool.suite.view import LineView, Progress, finish_times
+from minigrad.tool.suite.run import run_suite
+from minigrad.tool.suite.workers import TrainWorkers, saved_epoch, train_command
+from minigrad.tool.session import start_session
 
 # Two tasks, two seeds, one epoch, a few questions: four runs of about a second each.
 FAST = ["train.epochs=1", "data.train_size=40", "data.test_size=20"]
@@ -30,7 +33,7 @@ def run(config, folder, tasks=(1, 2), seeds=2, sets=FAST):
     setup = suite.prepare(config, sets, list(tasks), seeds, folder)
     output = io.StringIO()
     console = Console(file=output, width=300)
-    suite.run_suite(setup, 2, lambda progress: LineView(console, progress))
+    run_suite(setup, 2, lambda progress: LineView(console, progress))
     return setup, output.getvalue().splitlines()
 
 
@@ -142,7 +145,7 @@ def test_suite_writes_results_and_summary_and_one_line_per_run(config, tmp_path)
 
 def test_one_worker_trains_run_after_run_as_minigrad_train_would(config, tmp_path):
     setup = suite.prepare(config, FAST, [1, 2], 2, tmp_path / "s")
-    suite.run_suite(setup, 1, lambda progress: LineView(Console(file=io.StringIO()), progress))
+    run_suite(setup, 1, lambda progress: LineView(Console(file=io.StringIO()), progress))
     workers = {re.match(r"\[.*, worker (\d+)\]", (setup.folder / "logs" / f"{r.name}.log").read_text()).group(1)
                for r in setup.runs}
     assert len(workers) == 1  # one process for all four runs
@@ -168,7 +171,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(config, tmp_path):
     folder = tmp_path / "s"
     setup = suite.prepare(config, ["train.epochs=2"] + FAST[1:], [1], 1, folder)
     settings = {"train.epochs": 2, "data.train_size": 40, "data.test_size": 20, "name": "task01-seed0"}
-    session = training.start_session(load_config(config, {"out": str(folder), "task": 1, "seed": 0},
+    session = start_session(load_config(config, {"out": str(folder), "task": 1, "seed": 0},
                                                  settings=settings))
 
     epochs = []
@@ -188,7 +191,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(config, tmp_path):
     _, lines = run(config, folder, tasks=(1,), seeds=1, sets=["train.epochs=2"] + FAST[1:])
     rows = read_csv(metrics)
     assert [r["epoch"] for r in rows] == ["1", "2"] and rows[0]["examples_per_s"] == "12345"
-    assert suite.saved_epoch(setup.runs[0].folder) == 2 and "done" in lines[0]
+    assert saved_epoch(setup.runs[0].folder) == 2 and "done" in lines[0]
 
 
 def test_a_failing_run_is_recorded_and_the_rest_go_on(config, tmp_path, monkeypatch):

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 from conftest import TINY_LM, TINY_QA, fail_during, invoke, one_line, write_config
-from minigrad import runs, serialization, training
-from minigrad.config import load_config
+from minigrad import serialization
+from minigrad.tool import evaluation, runs, training
+from minigrad.tool.config import load_config
 from minigrad.errors import CheckpointError, TrainingDiverged
-from minigrad.predict import Predictor
+from minigrad.tool.predict import Predictor
+from minigrad.tool.session import resume_session, start_session
 
 SCORES = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc"]  # what does not depend on timing
 
@@ -119,7 +121,7 @@ def test_resume_problems(tmp_path, lm_run_copy):
 
     (lm_run_copy / "weights.npz").unlink()
     with pytest.raises(CheckpointError, match="missing weights.npz"):
-        training.resume_session(lm_run_copy, {"epochs": 2})
+        resume_session(lm_run_copy, {"epochs": 2})
 
 
 # ---- a sequential model from a run file -------------------------------------------------------
@@ -159,7 +161,7 @@ def test_sequential_model_trains_from_a_run_file_and_predicts(tmp_path):
 def run_twice(tmp_path, base, seeds):
     results = []
     for seed in seeds:
-        session = training.start_session(load_config(write_config(tmp_path, base), {"seed": seed, "epochs": 2}))
+        session = start_session(load_config(write_config(tmp_path, base), {"seed": seed, "epochs": 2}))
         rows = training.train(session)
         results.append(([[row[k] for k in SCORES] for row in rows], session.model.state_dict()))
     return results
@@ -178,7 +180,7 @@ def test_another_seed_another_run(tmp_path):
 
 
 def test_loss_goes_down(tmp_path):
-    session = training.start_session(load_config(write_config(tmp_path), {"epochs": 3}))
+    session = start_session(load_config(write_config(tmp_path), {"epochs": 3}))
     seen = {"starts": [], "batches": []}
     rows = training.train(session, on_epoch_start=lambda epoch, total: seen["starts"].append((epoch, total)),
                           on_batch=seen["batches"].append)
@@ -191,7 +193,7 @@ def test_loss_goes_down(tmp_path):
 
 def test_evaluate_every_n_epochs(tmp_path):
     path = write_config(tmp_path, train={**TINY_LM["train"], "epochs": 3, "eval_every": 2})
-    session = training.start_session(load_config(path))
+    session = start_session(load_config(path))
     rows = training.train(session)
     assert [row["epoch"] for row in rows] == [2, 3]  # every 2nd epoch, and always the last
     assert saved_epoch(session.run_dir) == 3 and len(scores(session.run_dir)) == 2
@@ -200,9 +202,9 @@ def test_evaluate_every_n_epochs(tmp_path):
 def test_the_test_split_is_scored_every_test_every_epochs_and_at_the_last(tmp_path, monkeypatch):
     path = write_config(tmp_path, train={**TINY_LM["train"], "epochs": 5, "test_every": 2})
     scored = []
-    real = training._split_scores
-    monkeypatch.setattr(training, "_split_scores", lambda session, split: scored.append(split) or real(session, split))
-    session = training.start_session(load_config(path))
+    real = training.split_scores
+    monkeypatch.setattr(training, "split_scores", lambda session, split: scored.append(split) or real(session, split))
+    session = start_session(load_config(path))
     rows = training.train(session)
     assert [row["epoch"] for row in rows] == [1, 2, 3, 4, 5]  # a row every epoch, with its training scores
     assert [row["epoch"] for row in rows if "test_acc" in row] == [2, 4, 5]
@@ -219,7 +221,7 @@ def test_a_checkpoint_every_n_epochs_and_at_the_last(tmp_path, monkeypatch):
     saved = []
     real = runs.save_checkpoint
     monkeypatch.setattr(runs, "save_checkpoint", lambda *a: saved.append(a[3]) or real(*a))
-    session = training.start_session(load_config(path))
+    session = start_session(load_config(path))
     training.train(session)
     assert saved == [2, 4, 5] and saved_epoch(session.run_dir) == 5
     assert len(scores(session.run_dir)) == 5  # the rows between checkpoints are saved with the next one
@@ -303,7 +305,7 @@ def test_loss_bound_is_the_ratio_times_a_uniform_guess():
 
 
 def test_infinite_loss_raises_training_diverged(tmp_path, monkeypatch):
-    session = training.start_session(load_config(write_config(tmp_path)))
+    session = start_session(load_config(write_config(tmp_path)))
     fail_during(monkeypatch, epoch=1, batch=1, make_loss=lambda loss: loss * float("inf"))
     with pytest.raises(TrainingDiverged, match="became inf at epoch 1, batch 1"):
         training.train(session)
@@ -339,7 +341,7 @@ def test_ctrl_c_during_training(tmp_path, make_config, monkeypatch):
 def test_ctrl_c_during_evaluation(tmp_path, make_config, monkeypatch):
     path = make_config(train={**TINY_LM["train"], "epochs": 2})
     run_dir = tmp_path / "runs" / "tiny"
-    real_evaluate = training.evaluate
+    real_evaluate = evaluation.evaluate
     calls = []
 
     def evaluate(*args):
@@ -348,7 +350,7 @@ def test_ctrl_c_during_evaluation(tmp_path, make_config, monkeypatch):
             raise KeyboardInterrupt
         return real_evaluate(*args)
 
-    monkeypatch.setattr(training, "evaluate", evaluate)
+    monkeypatch.setattr(evaluation, "evaluate", evaluate)
     result = invoke("train", path)
     assert result.exit_code == 130, result.output
     assert "interrupted during epoch 2; epoch 1 is saved" in one_line(result.output)

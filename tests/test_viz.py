@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from conftest import invoke
-from minigrad import Tensor, graph_run, viz
+from minigrad import Tensor, viz
+from minigrad.tool.views import graph as graph_run
 from minigrad.nn import Linear
-from minigrad.overrides import parse_settings
-from minigrad.viz_render import quote
+from minigrad.tool.config.overrides import parse_settings
+from minigrad.viz import quote
 
 pydot = pytest.importorskip("pydot")
 

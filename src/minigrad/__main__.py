@@ -1,5 +1,5 @@
 """``python -m minigrad`` runs the command line."""
 
-from .cli import main
+from .tool.cli import main
 
 main()

@@ -1,5 +1,5 @@
-"""Looking at a recorded graph: ``graph(tensor)`` gives its Graphviz DOT text,
-``tree(...)`` a rich Tree for the terminal.
+"""Looking at a recorded graph: ``graph(tensor)`` gives its Graphviz DOT text
+(the command line draws the same ``Graph`` as a tree in the terminal too).
 
 The graph behind a tensor is its chain of op contexts (``tensor._ctx``, see
 ``autograd``). ``build`` walks it once into plain ``Node`` records: one per op
@@ -179,6 +179,61 @@ def _add(keys, key):
         keys.append(key)
 
 
+# ---- DOT text ----------------------------------------------------------------------
+
+GRAD = "‖grad‖"
+
+# How each kind of node is drawn in DOT: a box for ops, parameters filled green.
+_DOT_STYLE = {
+    "op": 'shape=box, style="rounded"',
+    "parameter": 'shape=ellipse, style=filled, fillcolor="#c8e6c9"',
+    "input": 'shape=ellipse, style=filled, fillcolor="#bbdefb"',
+    "constant": 'shape=note, fontcolor="#666666", color="#999999"',
+}
+
+
+def title(node):
+    """The node's name with its repeat count: ``MatMul × 3``, ``cells.0.w_hh.weight``."""
+    return node.label + (f" × {node.repeat}" if node.repeat > 1 else "")
+
+
+def grad_text(grads):
+    """``‖grad‖ 0.0123``, or a range for a repeated op whose repeats got different norms."""
+    if not grads:
+        return ""
+    low, high = min(grads), max(grads)
+    same = high - low <= 1e-3 * max(abs(high), 1e-30)
+    return f"{GRAD} {high:.3g}" if same else f"{GRAD} {low:.3g}…{high:.3g}"
+
+
+def details(node):
+    """Shape and dtype, then the step count when there is one."""
+    text = f"{node.shape} {node.dtype}"
+    return text + (f", {node.steps} steps" if node.steps is not None else "")
+
+
+def quote(text):
+    """A DOT string literal: backslashes and double quotes escaped, newlines as DOT's \\n."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(graph):
+    """The graph as DOT text: data flows upward, from the parameters at the bottom to the loss at the top."""
+    ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
+    lines = ["digraph minigrad {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=11];',
+             '  edge [fontname="Helvetica", fontsize=9];']
+    for key, node in graph.nodes.items():
+        label = "\n".join(part for part in (title(node), details(node), grad_text(node.grads)) if part)
+        extra = ", peripheries=2" if node.repeat > 1 else ""
+        lines.append(f"  {ids[key]} [label={quote(label)}, class={quote(node.kind)}, "
+                     f"{_DOT_STYLE[node.kind]}{extra}];")
+    for key, node in graph.nodes.items():
+        lines += [f"  {ids[source]} -> {ids[key]};" for source in node.inputs]
+        lines += [f'  {ids[source]} -> {ids[key]} [style=dashed, constraint=false, label="next repeat"];' for source in node.loops]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def parameter_names(model):
     """{id(parameter): dotted name} for a Module (or a ready dict of names)."""
     if model is None:
@@ -194,6 +249,4 @@ def graph(tensor, model=None, group=True):
     Call it before backward, or after ``backward(retain_graph=True)`` to see
     each parameter's gradient norm (``record_gradients`` gives the ops' too).
     """
-    from .viz_render import to_dot
-
     return to_dot(build(tensor, parameter_names(model), group=group))

@@ -8,7 +8,7 @@ from minigrad import Tensor
 from minigrad.errors import CheckpointError
 from minigrad.gradcheck import check_case
 from minigrad.nn import Dropout, Embedding, Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
-from minigrad.nn.cases import CASES
+from minigrad.gradcheck.layer_cases import CASES
 
 
 # ---- Module: finding parameters -------------------------------------------------

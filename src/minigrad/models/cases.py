@@ -11,6 +11,7 @@ hop by hop.
 
 import numpy as np
 
+from ..errors import MinigradError
 from ..gradcheck import Case, Trial
 from ..gradcheck import all_cases as framework_cases
 from ..gradcheck.layer_cases import _float64_parameters
@@ -137,3 +138,15 @@ CASES = [
 def all_cases() -> list[Case]:
     """Every case ``minigrad gradcheck`` runs: the framework's ops, layers and lesson, then the models'."""
     return framework_cases() + CASES
+
+
+def cases_named(name=None):
+    """Every case (``all_cases``), or only those of the op or layer ``name``, in any case of letters."""
+    cases = all_cases()
+    if name is None:
+        return cases
+    chosen = [c for c in cases if c.name.lower() == name.lower()]
+    if not chosen:
+        known = ", ".join(sorted({c.name for c in cases}))
+        raise MinigradError(f"no gradcheck case for {name!r}.", hint="Known names: " + known)
+    return chosen

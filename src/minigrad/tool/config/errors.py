@@ -14,7 +14,7 @@ from typing import Annotated, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel
 
-from .errors import ConfigError
+from ...errors import ConfigError
 
 # ---- reading YAML ------------------------------------------------------------------------
 

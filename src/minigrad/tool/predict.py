@@ -7,12 +7,12 @@ from typing import NamedTuple
 import numpy as np
 
 from . import runs
-from .autograd import no_grad
+from ..autograd import no_grad
 from .config import load_config
-from .data import encode_context, encode_memory, encode_qa
-from .data.vocab import PAD_ID, UNK_ID
-from .errors import CheckpointError, ConfigError
-from .models import build_model
+from ..data import encode_context, encode_memory, encode_qa
+from ..data.vocab import PAD_ID, UNK_ID
+from ..errors import CheckpointError, ConfigError, MinigradError
+from ..models import build_model
 
 
 class MemoryReading(NamedTuple):
@@ -101,3 +101,32 @@ class Predictor:
         probs /= probs.sum()
         best = np.argsort(-probs)[:min(k, len(probs) - 2)]  # never list <pad> or <unk> to fill up k
         return [(self.vocab.words[i], float(probs[i])) for i in best]
+
+
+def ask(run, context=None, story=None, story_file=None, question=None, top_k=5):
+    """What ``minigrad predict`` shows: (what was predicted, (word, p) pairs, a ``MemoryReading`` or None).
+
+    The next word of ``context``, or the answer to ``question`` about the
+    story (``story``, or the text of ``story_file``); a memory network also
+    tells where each hop looked.
+    """
+    predictor = Predictor.load(run)
+    if context is not None:
+        return "next word", predictor.next_word(context, top_k), None
+    if question is None:
+        raise MinigradError("nothing to predict.", hint="Pass --context \"mary moved to the\", "
+                            "or --story \"...\" --question \"where is mary?\".")
+    text = _story_text(story, story_file)
+    if predictor.mode == "memory":  # a memory network also shows where each hop looked
+        reading = predictor.read_memory(text, question, top_k)
+        return "answer", reading.candidates, reading
+    return "answer", predictor.answer(text, question, top_k), None
+
+
+def _story_text(story, story_file):
+    if story_file is None:
+        return story or ""
+    try:
+        return story_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MinigradError(f"cannot read --story-file {story_file}: {exc.strerror}.") from None

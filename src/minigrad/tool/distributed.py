@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-from .backend import to_device, to_numpy
-from .errors import MinigradError
+from ..backend import to_device, to_numpy
+from ..errors import MinigradError
 
 # Variables an MPI launcher gives each process it starts: MPICH and Intel MPI
 # (PMI_*, MPI_LOCALNRANKS), Open MPI (OMPI_COMM_WORLD_*), PMIx, MVAPICH and
@@ -214,7 +214,7 @@ def _pieces(flat, parameters):
 
 def _set_gradients(parameters, flat, scale):
     """Give each parameter its summed gradient times ``scale``; one no rank had stays None."""
-    from .tensor import Tensor
+    from ..tensor import Tensor
 
     flags = flat[-len(parameters):]
     for p, part, flag in zip(parameters, _pieces(flat, parameters), flags):

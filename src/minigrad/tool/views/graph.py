@@ -3,29 +3,33 @@
 The model is built as training builds it (same seed, so the same weights as
 epoch 1 of ``minigrad train``), or from a run folder with its saved weights;
 one training batch goes forward, the loss backward with the graph kept, and
-``viz`` draws what was recorded.
+``minigrad.viz`` records it as a graph, drawn here as DOT text or a tree.
 """
 
 from pathlib import Path
 
 import numpy as np
 
-from . import runs, training, viz
-from .config import load_config
-from .errors import ConfigError, MinigradError
+from ... import viz
+from ...errors import ConfigError, MinigradError
+from .. import runs, training
+from ..config import bundled, load_config
+from ..evaluation import batch_loss
+from ..session import Session, build
+from .tree import to_tree
 
 
 def from_config(path, settings=None):
     """A session (no run folder) for a run file, seeded as ``minigrad train`` seeds it."""
     config = load_config(path, settings=settings)
-    return training.Session(config, *training.build(config), run_dir=None)
+    return Session(config, *build(config), run_dir=None)
 
 
 def from_run(path):
     """A session for a run folder, with its saved weights, at the epoch it would train next."""
     saved = runs.load_run(path)
     config = load_config(saved.path / "config.yaml")
-    session = training.Session(config, *training.build(config), run_dir=saved.path)
+    session = Session(config, *build(config), run_dir=saved.path)
     runs.load_weights(session.model, saved.weights, Path(saved.path) / "weights.npz")
     session.start_epoch = min(saved.epoch, config.train.epochs - 1)
     return session
@@ -37,7 +41,7 @@ def training_step(session):
     training.enter_epoch(session, epoch)  # e.g. a memory network's linear start has no softmax
     rng = np.random.default_rng([config.train.seed, epoch])  # that epoch's shuffle
     batch = next(iter(session.datasets.train.batches(config.data.batch_size, rng)))
-    loss, counted, _ = training.batch_loss(session, batch)
+    loss, counted, _ = batch_loss(session, batch)
     return loss * counted if config.loss.reduction == "sum" else loss  # a summed loss is n times the mean
 
 
@@ -51,9 +55,6 @@ def traced_graph(session, group=True):
 # ---- writing it out ---------------------------------------------------------------
 def draw(config, run, settings, fmt, output, group=True):
     """What ``minigrad graph`` shows: (a rich Tree or DOT text to print, or None; the file written, or None)."""
-    from . import bundled
-    from .viz_render import to_dot, to_tree
-
     check_format(fmt, output)
     if (config is None) == (run is None) or (run is not None and settings):
         raise ConfigError("give a config file or --run RUN (--set goes with a config file).",
@@ -62,7 +63,7 @@ def draw(config, run, settings, fmt, output, group=True):
     traced = traced_graph(session, group=group)
     if fmt == "tree":
         return to_tree(traced, f"{session.config.name}: one training step"), None
-    text = to_dot(traced)
+    text = viz.to_dot(traced)
     if fmt == "dot" and output is None:
         return text, None
     if fmt == "dot":

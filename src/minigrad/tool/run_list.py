@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import runs
-from .errors import CheckpointError, MinigradError
-from .suite_report import training_seconds
+from ..errors import CheckpointError, MinigradError
+from .suite.report import training_seconds
 
 # Any of these files makes a folder a run folder (a run stopped early may lack the others).
 _RUN_FILES = ("config.yaml", "state.json", "metrics.csv")

@@ -13,8 +13,8 @@ settings=...)`` applies them.
 
 import re
 
-from .config_errors import parse_value
-from .errors import ConfigError
+from ...errors import ConfigError
+from .errors import parse_value
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _FIELD_PATH = re.compile(rf"{_NAME}(?:\[\d+\])*(?:\.{_NAME}(?:\[\d+\])*)*")

@@ -6,7 +6,6 @@ non-zero exit code at the single boundary in ``_run``.
 """
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,7 +15,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import ConfigError, MinigradError
+from ..errors import MinigradError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minigrad: train and check small sequence models.")
 console = Console()
@@ -59,19 +58,11 @@ def gradcheck(
     seed: Annotated[int, typer.Option(help="Seed for the random inputs.")] = 0,
 ):
     """Check every op's and layer's gradient against finite differences."""
-    from .gradcheck import all_cases, check_case
-    from .report import gradcheck_table
+    from ..gradcheck import check_case
+    from ..models.cases import cases_named
+    from .views.tables import gradcheck_table
 
-    def action():
-        cases = all_cases()
-        if op is not None:
-            cases = [c for c in cases if c.name.lower() == op.lower()]
-            if not cases:
-                names = sorted({c.name for c in all_cases()})
-                raise MinigradError(f"no gradcheck case for {op!r}.", hint="Known names: " + ", ".join(names))
-        return [check_case(c, seed) for c in cases]
-
-    results = _run(action)
+    results = _run(lambda: [check_case(c, seed) for c in cases_named(op)])
     console.print(gradcheck_table(results))
     failed = [r for r in results if not r.result.ok]
     for r in failed:
@@ -94,31 +85,15 @@ def train(
     set_fields: SetOption = None,
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
-    from . import bundled, distributed, training
-    from .backend import keep_freed_memory
-    from .config import load_config
-    from .overrides import parse_settings
+    from ..backend import keep_freed_memory
+    from . import distributed, training
+    from .session import open_session
 
-    # Under mpiexec, join the job before anything else can fail: a rank that stopped
+    # Under MPI, join the job before anything else can fail: a rank that stopped
     # before joining would leave the others waiting for it.
     world = _run(distributed.world)
-
-    def start():
-        settings = parse_settings(set_fields)
-        if resume is not None:
-            given = (("--task", task), ("--seed", seed), ("--out", out), ("--set", set_fields or None))
-            fixed = [name for name, value in given if value is not None]
-            if fixed or config is not None:
-                raise ConfigError(f"{', '.join(fixed) or 'a config file'} cannot change a run being resumed.",
-                                    hint="--resume takes --epochs (the new total) and --device only.")
-            return training.resume_session(resume, {"epochs": epochs, "device": device})
-        if config is None:
-            raise ConfigError("give a config file or --resume RUN.", hint="e.g. minigrad train configs/babi_rnn.yaml")
-        overrides = {"task": _task_value(task), "epochs": epochs, "device": device, "seed": seed,
-                     "out": None if out is None else str(out)}
-        return training.start_session(load_config(bundled.find_config(config), overrides, settings=settings))
-
-    session = _run(start)
+    options = {"task": task, "epochs": epochs, "device": device, "seed": seed, "out": out}
+    session = _run(lambda: open_session(config, resume, set_fields, **options))
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
     if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
         _run(lambda: training.train(session))
@@ -130,15 +105,10 @@ def train(
                   highlight=False, markup=False)
 
 
-def _task_value(task):
-    """A task option as the config expects it: a number stays a number."""
-    return int(task) if task is not None and task.isdigit() else task
-
-
 def _print_per_task(run_dir):
     """A run on several tasks ends with each task's errors, as its per_task.csv holds them."""
     from . import per_task
-    from .report import per_task_table
+    from .views.tables import per_task_table
 
     rows = _run(lambda: per_task.load(run_dir))
     if rows:
@@ -147,8 +117,8 @@ def _print_per_task(run_dir):
 
 def _train_with_display(training, session):
     """Run training under a live view: the metrics table above a progress bar."""
-    from .data.joint import describe_tasks
-    from .report import add_metrics_row, metrics_table
+    from ..data.joint import describe_tasks
+    from .views.tables import add_metrics_row, metrics_table
 
     data = session.config.data
     table = metrics_table(f"{session.config.name}: {describe_tasks(data.task)}, mode {data.mode}",
@@ -181,23 +151,10 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as one JSON object.")] = False,
 ):
     """Predict the next word of --context, or the answer to --question about --story."""
-    from .predict import Predictor
-    from .report import attention_table, predictions_table
+    from .predict import ask
+    from .views.tables import attention_table, predictions_table
 
-    def action():
-        predictor = Predictor.load(run)
-        if context is not None:
-            return "next word", predictor.next_word(context, top_k), None
-        if question is None:
-            raise MinigradError("nothing to predict.", hint="Pass --context \"mary moved to the\", "
-                                "or --story \"...\" --question \"where is mary?\".")
-        text = _story_text(story, story_file)
-        if predictor.mode == "memory":  # a memory network also shows where each hop looked
-            reading = predictor.read_memory(text, question, top_k)
-            return "answer", reading.candidates, reading
-        return "answer", predictor.answer(text, question, top_k), None
-
-    what, pairs, reading = _run(action)
+    what, pairs, reading = _run(lambda: ask(run, context, story, story_file, question, top_k))
     word, prob = pairs[0]
     if as_json:
         found = {"answer": word, "p": prob, "candidates": [list(pair) for pair in pairs]}
@@ -211,15 +168,6 @@ def predict(
         console.print(attention_table(reading.statements, reading.attention, reading.empty))
 
 
-def _story_text(story, story_file):
-    if story_file is None:
-        return story or ""
-    try:
-        return story_file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MinigradError(f"cannot read --story-file {story_file}: {exc.strerror}.") from None
-
-
 @app.command("suite")
 def suite_command(
     config: Annotated[str, typer.Argument(help="The run file or bundled config's name, as train takes it.")],
@@ -231,20 +179,21 @@ def suite_command(
     set_fields: SetOption = None,
 ):
     """Train a run file on many bAbI tasks and seeds; summarize beside the published results."""
-    from . import distributed, suite
-    from .report import suite_summary_table
-    from .suite_report import PASS_LIMIT, SELECTION, table
-    from .suite_view import LineView, LiveView
+    from . import distributed
+    from .suite import plan
+    from .suite.report import PASS_LIMIT, SELECTION, table
+    from .suite.run import run_suite
+    from .suite.view import LineView, LiveView
+    from .views.tables import suite_summary_table
 
     world = _run(distributed.world)  # under mpiexec, join the job first, as train does
-    setup = world.from_root(_run(lambda: suite.prepare(config, set_fields, suite.parse_tasks(tasks), seeds, out))
+    setup = world.from_root(_run(lambda: plan.prepare(config, set_fields, plan.parse_tasks(tasks), seeds, out))
                             if world.is_root else None)  # only rank 0 checks and creates the suite folder
-    # One rank per core is how mpiexec is meant to be used, so one run at a time on each.
-    workers = jobs or (1 if world.size > 1 else len(os.sched_getaffinity(0)))
+    workers = plan.jobs_at_once(jobs, world)
     if not world.is_root:  # another rank of an MPI job: trains what rank 0 gives it, silently
-        _run(lambda: suite.run_suite(setup, workers, None, world))
+        _run(lambda: run_suite(setup, workers, None, world))
         return
-    left = sum(not suite.is_finished(setup, run) for run in setup.runs)
+    left = plan.unfinished(setup)
     spread = f" ({workers} on each of {world.size} ranks)" if world.size > 1 else ""
     console.print(f"suite folder: {setup.folder}; {len(setup.runs) - left} of {len(setup.runs)} runs finished, "
                   f"{left} to train, {workers * world.size} at a time{spread}.", markup=False, highlight=False)
@@ -254,7 +203,7 @@ def suite_command(
     def view_for(progress):
         return LiveView(console, progress, title) if console.is_terminal else LineView(console, progress)
 
-    _, summary, baselines = _run(lambda: suite.run_suite(setup, workers, view_for, world))
+    _, summary, baselines = _run(lambda: run_suite(setup, workers, view_for, world))
     header, rows = table(summary, baselines)
     console.print(suite_summary_table(f"test error (%), pass <= {PASS_LIMIT:g}%", header, rows, PASS_LIMIT))
     console.print(f"written: {setup.folder / 'results.csv'}, summary.csv, summary.md", markup=False, highlight=False)
@@ -263,7 +212,7 @@ def suite_command(
 @app.command("configs")
 def list_configs():
     """List the run files that come with minigrad, one line each on what it trains."""
-    from . import bundled
+    from .config import bundled
 
     found = bundled.configs()
     width = max((len(c.name) for c in found), default=0)
@@ -283,8 +232,8 @@ def graph(
     set_fields: SetOption = None,
 ):
     """Show the graph of one training step, from the loss down to the parameters, with gradient norms."""
-    from . import graph_run
-    from .overrides import parse_settings
+    from .config.overrides import parse_settings
+    from .views import graph as graph_run
 
     shown, written = _run(lambda: graph_run.draw(config, run, parse_settings(set_fields), fmt, output, group))
     if written is not None:
@@ -302,7 +251,7 @@ def plot(
         "-o", "--output", help="The image (default curves.png; errors.png for a suite).")] = None,
 ):
     """Plot loss and accuracy per epoch of runs, or a suite's test error per task against published ones."""
-    from . import plot as plotting
+    from .views import plot as plotting
 
     _, written = _run(lambda: plotting.plot(folders, output))
     console.print(f"wrote {written}", markup=False, highlight=False)
@@ -314,7 +263,7 @@ def list_runs(
 ):
     """List the runs under a folder, newest first: model, task, epochs, best test accuracy, time, status."""
     from . import run_list
-    from .report import runs_table
+    from .views.tables import runs_table
 
     found = _run(lambda: run_list.list_runs(folder))
     if not found:

@@ -11,8 +11,8 @@ import csv
 import io
 from pathlib import Path
 
-from . import runs
-from .errors import CheckpointError, MinigradError
+from .. import runs
+from ...errors import CheckpointError, MinigradError
 
 # How each split's curve is drawn; every run keeps one colour for all of them.
 SPLITS = {"train": "-", "valid": ":", "test": "--"}
@@ -80,7 +80,7 @@ def curves(named_rows):
 def read_suite(folder):
     """(tasks, {column label: [error per task or None]}) from a suite's summary.csv:
     minigrad's chosen test error first, then each published column."""
-    from .suite_report import SUMMARY_COLUMNS, load_baselines
+    from ..suite.report import SUMMARY_COLUMNS, load_baselines
 
     file = Path(folder) / SUITE_SUMMARY
     try:
@@ -125,7 +125,7 @@ def plot(paths, output=None):
     if suites:
         if len(paths) > 1:
             raise MinigradError("a suite folder is plotted on its own.", hint=f"minigrad plot {suites[0]}")
-        from .suite_report import PASS_LIMIT
+        from ..suite.report import PASS_LIMIT
 
         fig = suite_errors(_names(paths)[0], *read_suite(paths[0]), limit=PASS_LIMIT)
         default = "errors.png"

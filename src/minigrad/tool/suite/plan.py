@@ -11,35 +11,29 @@ folder holds::
 
 A run is finished when its state.json names the configured number of
 epochs; running the same command again skips finished runs and resumes the
-others from their checkpoints. How the runs are trained, several at once, is
-``minigrad.suite_workers``'s part; what is written at the end,
-``minigrad.suite_report``'s.
+others from their checkpoints. This module plans a suite: its runs, its
+folder, and which runs are finished. ``run`` trains them, several at once,
+with ``workers`` (in ``local`` or over ``mpi``); ``report`` writes what
+comes out, and ``view`` shows progress.
 """
 
 import json
+import os
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
-from . import bundled, distributed
-from .config import load_config
-from .errors import ConfigError, MinigradError
-from .overrides import parse_settings
-from .serialization import write_text_atomic
-from .suite_workers import saved_epoch
+from ...errors import ConfigError
+from ...serialization import write_text_atomic
+from ..config import bundled, load_config
+from ..config.overrides import parse_settings
+from .report import run_result
+from .workers import saved_epoch
 
 MAX_TASK = 20
 # Fields the suite sets for each run itself; a --set on them would be silently overridden.
 RESERVED = {"name": "each run is named after its task and seed", "data.task": "use --tasks",
             "train.seed": "use --seeds", "train.out": "use --out"}
 SUITE_FILE = "suite.json"
-
-
-class Interrupted(MinigradError):
-    """Ctrl-C stopped the suite; finished runs and every run's last epoch are kept."""
-
-    exit_code = 130
-    job_finished = True  # raised once every rank of an MPI job has stopped its runs: nothing to abort
 
 
 @dataclass(frozen=True)
@@ -183,60 +177,16 @@ def status_of(suite, run, outcome=None):
 
 def result_of(suite, run, outcome=None):
     """The results.csv row of a run; a failed run's message comes from ``outcome``."""
-    from .suite_report import run_result
-
     status = status_of(suite, run, outcome)
     message = (outcome.message or "stopped before its last epoch") if status == "failed" and outcome else ""
     return run_result(run, status, saved_epoch(run.folder), message)
 
 
-def run_suite(suite, jobs, view_for, world=distributed.ALONE):
-    """Train every unfinished run, ``jobs`` at a time, then write the suite's files.
-
-    ``view_for(progress)`` gives the view to report to. Returns (results, summary,
-    baselines); on Ctrl-C the files are written with what is done and
-    ``Interrupted`` is raised. Under MPI every rank calls it, with ``jobs``
-    runs at a time on each: rank 0 hands out the runs, reports and writes; the
-    others train what they are given and return None.
-    """
-    from .suite_workers import TrainWorkers, run_over_mpi
-
-    run_one = TrainWorkers(suite, world)
-    try:
-        if not world.is_root:
-            return run_over_mpi([], run_one, jobs, world=world)
-        return _run_and_report(suite, jobs, view_for, world, run_one)
-    finally:
-        run_one.close()
+def jobs_at_once(jobs, world):
+    """Runs at once on this rank: ``--jobs``, else one per core, or one under mpiexec (a rank per core)."""
+    return jobs or (1 if world.size > 1 else len(os.sched_getaffinity(0)))
 
 
-def _run_and_report(suite, jobs, view_for, world, run_one):
-    """Rank 0's part of ``run_suite``: hand out the pending runs, report each, write the suite's files."""
-    from .suite_report import load_baselines, summarize, write_outputs
-    from .suite_view import Progress
-    from .suite_workers import run_locally, run_over_mpi
-
-    runner = run_locally if world.size == 1 else partial(run_over_mpi, world=world)
-    baselines = load_baselines()
-    finished = [(run, result_of(suite, run)) for run in suite.runs if is_finished(suite, run)]
-    pending = [run for run in suite.runs if not is_finished(suite, run)]
-    view, outcomes = view_for(Progress(suite.runs, jobs * world.size, finished)), {}
-
-    def done(run, outcome):
-        outcomes[run] = outcome
-        view.finished(run, result_of(suite, run, outcome))
-
-    def write():
-        results = [result_of(suite, run, outcomes.get(run)) for run in suite.runs]
-        summary = summarize(results, sorted({run.task for run in suite.runs}), suite.select_by, baselines)
-        write_outputs(suite.folder, results, summary, baselines, suite.select_by)
-        return results, summary, baselines
-
-    try:
-        with view:
-            runner(pending, run_one, jobs, view.started, done)
-    except KeyboardInterrupt:
-        write()
-        raise Interrupted("interrupted: finished runs are kept, and each stopped run keeps its last complete epoch.",
-                          hint="Run the same command again to continue where it stopped.") from None
-    return write()
+def unfinished(suite):
+    """How many of the suite's runs are still to train."""
+    return sum(not is_finished(suite, run) for run in suite.runs)

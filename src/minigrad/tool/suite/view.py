@@ -11,7 +11,7 @@ import time
 
 from rich.live import Live
 
-from .report import format_duration, suite_progress_table
+from ..views.tables import format_duration, suite_progress_table
 
 
 class Progress:

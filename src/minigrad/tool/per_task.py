@@ -13,9 +13,9 @@ import io
 from pathlib import Path
 from statistics import fmean
 
-from .errors import CheckpointError
-from .serialization import write_text_atomic
-from .suite_report import PASS_LIMIT, error
+from ..errors import CheckpointError
+from ..serialization import write_text_atomic
+from .suite.report import PASS_LIMIT, error
 
 FILE = "per_task.csv"
 COLUMNS = ["task", "test_error", "valid_error"]

@@ -1,0 +1,13 @@
+"""Run files: the schema they are checked against, loading them, and the bundled ones.
+
+* ``run``: ``RunConfig`` (a whole run file) and ``load_config``;
+* ``sections``, ``model_sections``: the schema of each section;
+* ``errors``: reading YAML, and pydantic's errors as one message naming the field;
+* ``overrides``: ``--set PATH=VALUE``;
+* ``bundled``: the run files that come with minigrad, found by name.
+"""
+
+from .model_sections import (DropoutLayer, EmbeddingLayer, LinearLayer, LinearStart, MemN2NModel, RecurrentModel,
+                             ReLULayer, SequentialModel, SigmoidLayer, TanhLayer)
+from .run import OVERRIDES, RunConfig, load_config
+from .sections import DataConfig, LossConfig, OptimizerConfig, StepSchedule, TrainConfig, field_error

@@ -1,0 +1,97 @@
+"""The ``model`` section of a run file: a sequential stack of layers, a recurrent
+model, or an end-to-end memory network (``minigrad.models`` builds each)."""
+
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import Field
+
+from .sections import PositiveFloat, PositiveInt, Section
+
+# ---- model -----------------------------------------------------------------------------
+
+
+class EmbeddingLayer(Section):
+    """Word ids -> vectors; the vocabulary size comes from the data."""
+
+    type: Literal["Embedding"]
+    dim: PositiveInt
+
+
+class LinearLayer(Section):
+    """x @ W + b.
+
+    ``n_inputs`` defaults to the previous layer's size; ``n_outputs: vocab``
+    means one output per word of the vocabulary.
+    """
+
+    type: Literal["Linear"]
+    n_outputs: Union[PositiveInt, Literal["vocab"]]
+    n_inputs: Optional[PositiveInt] = None
+    bias: Annotated[bool, Field(strict=True)] = True
+
+
+class TanhLayer(Section):
+    type: Literal["Tanh"]
+
+
+class SigmoidLayer(Section):
+    type: Literal["Sigmoid"]
+
+
+class ReLULayer(Section):
+    type: Literal["ReLU"]
+
+
+class DropoutLayer(Section):
+    type: Literal["Dropout"]
+    p: Annotated[float, Field(strict=True, ge=0, lt=1)] = 0.5
+
+
+Layer = Annotated[Union[EmbeddingLayer, LinearLayer, TanhLayer, SigmoidLayer, ReLULayer,
+                        DropoutLayer], Field(discriminator="type")]
+
+
+class SequentialModel(Section):
+    """Layers applied one after another to each time step."""
+
+    type: Literal["sequential"] = "sequential"
+    layers: Annotated[list[Layer], Field(min_length=1)]
+
+
+class RecurrentModel(Section):
+    """Embedding, then ``layers`` stacked recurrent cells, then a linear read-out over the vocabulary."""
+
+    type: Literal["recurrent"] = "recurrent"
+    embedding_dim: PositiveInt
+    cell: Literal["rnn", "lstm", "gru"] = "rnn"
+    hidden_size: PositiveInt
+    layers: PositiveInt = 1
+
+
+class LinearStart(Section):
+    """Train the first ``epochs`` epochs without the memory softmax, at the rate ``lr``."""
+
+    epochs: PositiveInt = 20
+    lr: PositiveFloat = 0.005
+
+
+class MemN2NModel(Section):
+    """An end-to-end memory network over ``data.mode: memory`` (see ``minigrad.models.memory``)."""
+
+    type: Literal["memn2n"]
+    embedding_dim: PositiveInt = 20
+    hops: PositiveInt = 3
+    tying: Literal["adjacent", "layerwise"] = "adjacent"
+    position_encoding: Annotated[bool, Field(strict=True)] = True  # else a bag of words
+    temporal_encoding: Annotated[bool, Field(strict=True)] = True  # a learned vector per memory age
+    memory_size: PositiveInt = 50  # the most recent statements a question keeps
+    # An empty slot is a zero vector: attend keeps its score (0) in the softmax, as the authors' code does;
+    # mask gives it no weight.
+    empty_slots: Literal["attend", "mask"] = "attend"
+    # Training batches only: up to this fraction of empty places slipped among the memories' ages.
+    random_noise: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    linear_start: Optional[LinearStart] = None
+    init_std: PositiveFloat = 0.1  # every weight starts from N(0, init_std^2)
+
+
+Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel], Field(discriminator="type")]

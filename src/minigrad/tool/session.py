@@ -1,0 +1,159 @@
+"""A run's session: its config, data, model, optimizer and folder, new or resumed.
+
+``start_session(config)`` builds everything from a run file's config and
+creates the run folder; ``resume_session(folder)`` rebuilds the same from a
+saved run and restores its last checkpoint. ``minigrad.tool.training`` trains
+either.
+"""
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..backend import check_device
+from ..data import build_datasets, resolve_task
+from ..data.splits import punctuation
+from ..errors import CheckpointError, ConfigError, DataError
+from ..models import build_model
+from ..optim import SGD, Adam
+from . import distributed, runs
+from .config import RunConfig, bundled, load_config
+from .config.overrides import parse_settings
+
+
+@dataclass
+class Session:
+    """Everything one run needs, built from its config (and, when resuming, its folder)."""
+
+    config: RunConfig
+    datasets: object
+    model: object
+    optimizer: object
+    run_dir: Path
+    start_epoch: int = 0
+    metrics: list = field(default_factory=list)
+    world: object = distributed.ALONE  # the processes training together (see minigrad.distributed)
+
+
+def make_optimizer(spec, parameters):
+    """The optimizer a run file's ``optimizer`` section names."""
+    if spec.name == "adam":
+        return Adam(parameters, lr=spec.lr, weight_decay=spec.weight_decay)
+    return SGD(parameters, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+
+
+def _meta(config, datasets):
+    meta = {"mode": config.data.mode}
+    if config.data.mode == "qa":
+        meta.update(story_len=datasets.train.story_len, question_len=datasets.train.question_len)
+    if config.data.mode == "memory":
+        meta.update(sentence_len=datasets.train.sentence_len, slots=datasets.train.slots,
+                    punctuation=punctuation(config.data))
+    return meta
+
+
+def _memory_options(model):
+    """What mode memory's data takes from a memory network: how much it holds, the noise on ages."""
+    if model.type != "memn2n":
+        return {}
+    return {"memory_size": model.memory_size, "random_noise": model.random_noise}
+
+
+def build(config):
+    """Seeded data, model and optimizer for ``config`` (the same seed gives the same run)."""
+    check_device(config.device)
+    np.random.seed(config.train.seed)  # layers draw their initial weights from numpy's global generator
+    datasets = build_datasets(config.data, **_memory_options(config.model))
+    _check_not_empty(config.data, datasets)
+    model = build_model(config, len(datasets.vocab)).to(config.device)
+    return datasets, model, make_optimizer(config.optimizer, model.parameters())
+
+
+# What each mode learns from, to say what a split without examples lacks.
+_EXAMPLES = {
+    "lm": ("no line has two words or more", "Give it numbered lines such as '1 Mary moved to the bathroom.'"),
+    "qa": ("it has no questions",
+           "Question lines read 'ID question?<TAB>answer<TAB>supporting ids'; or train with data.mode: lm."),
+}
+_EXAMPLES["memory"] = _EXAMPLES["qa"]
+
+
+def _check_not_empty(data, datasets):
+    """Refuse a split with no examples (of any task): training or testing on nothing would look like success."""
+    parts = [(t.task, t) for t in datasets.tasks] if datasets.tasks else [(data.task, datasets)]
+    for (task, part), split in itertools.product(parts, ("train", "test")):
+        if len(getattr(part, split)) == 0:
+            lack, hint = _EXAMPLES[data.mode]
+            raise DataError(f"{resolve_task(task, split)}: nothing to {split} on in mode "
+                            f"{data.mode}: {lack}.", hint)
+
+
+def start_session(config):
+    """A new run: build everything and create its folder."""
+    world = distributed.world()
+    datasets, model, optimizer = build(config)
+    run_dir = None
+    if world.is_root:  # under MPI, rank 0 alone writes the run folder
+        run_dir = runs.new_run_dir(config.train.out, config.name)
+        runs.save_setup(run_dir, config, datasets.vocab, _meta(config, datasets))
+    world.broadcast(model.parameters())  # identical from the same seed; rank 0's copy makes it certain
+    return Session(config, datasets, model, optimizer, world.from_root(run_dir), world=world)
+
+
+def resume_session(run_path, overrides=None):
+    """Continue a saved run from its last complete epoch (``overrides`` may raise ``epochs``)."""
+    saved = runs.load_run(run_path)
+    config = load_config(saved.path / "config.yaml", overrides)
+    datasets, model, optimizer = build(config)
+    if datasets.vocab != saved.vocab:
+        raise CheckpointError(f"{saved.path}: the task's vocabulary no longer matches the saved one.",
+                              hint="The data files changed since the run was saved; start a new run.")
+    epoch = runs.restore_checkpoint(saved.path, model, optimizer)
+    _check_epochs_left(saved.path, epoch, config.train.epochs, (overrides or {}).get("epochs") is not None)
+    world = distributed.world()
+    if world.is_root:
+        runs.point_latest(saved.path)
+    world.broadcast(model.parameters())
+    metrics = [row for row in saved.metrics if row["epoch"] <= epoch]
+    return Session(config, datasets, model, optimizer, saved.path, epoch, metrics, world)
+
+
+def _check_epochs_left(run_dir, done, wanted, from_option):
+    """Refuse a resume that would train nothing: ``wanted`` epochs in all, ``done`` already."""
+    if wanted > done:
+        return
+    asked = f"--epochs {wanted}" if from_option else f"its train.epochs ({wanted})"
+    raise ConfigError(f"{run_dir} already has {done} epoch{'s' if done != 1 else ''}; {asked} asks for no more.",
+                      hint=f"To train longer, give the new total with --epochs M, M > {done}: "
+                           f"minigrad train --resume {run_dir} --epochs {done + 10}")
+
+
+def open_session(config, resume=None, set_texts=None, **options):
+    """The session ``minigrad train`` asks for: a run file (a path or a bundled name) or ``--resume RUN``.
+
+    ``options`` are the command's: ``task``, ``epochs``, ``device``, ``seed``
+    and ``out`` (None when not given); ``set_texts`` the ``--set`` values.
+    A resumed run takes only ``epochs`` (the new total) and ``device``.
+    """
+    settings = parse_settings(set_texts)
+    if resume is not None:
+        given = [("--task", options.get("task")), ("--seed", options.get("seed")), ("--out", options.get("out")),
+                 ("--set", set_texts or None)]
+        fixed = [name for name, value in given if value is not None]
+        if fixed or config is not None:
+            raise ConfigError(f"{', '.join(fixed) or 'a config file'} cannot change a run being resumed.",
+                              hint="--resume takes --epochs (the new total) and --device only.")
+        return resume_session(resume, {"epochs": options.get("epochs"), "device": options.get("device")})
+    if config is None:
+        raise ConfigError("give a config file or --resume RUN.", hint="e.g. minigrad train configs/babi_rnn.yaml")
+    task, out = options.get("task"), options.get("out")
+    overrides = {"task": _task_value(task), "epochs": options.get("epochs"), "device": options.get("device"),
+                 "seed": options.get("seed"), "out": None if out is None else str(out)}
+    return start_session(load_config(bundled.find_config(config), overrides, settings=settings))
+
+
+def _task_value(task):
+    """A task option as the config expects it: a number stays a number."""
+    return int(task) if task is not None and task.isdigit() else task

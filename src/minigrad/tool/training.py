@@ -1,0 +1,191 @@
+"""Training: the loop behind ``minigrad train``.
+
+``train`` reports through callbacks (``on_epoch_start``, ``on_batch``,
+``on_eval``) and never prints, so the command line can draw progress bars and
+tables while tests simply collect the numbers.
+"""
+
+import json
+import math
+import time
+
+import numpy as np
+
+from ..errors import CheckpointError, MinigradError, TrainingDiverged
+from ..optim import clip_grad_norm
+from . import per_task, runs
+from .evaluation import batch_loss, split_scores
+
+
+class Interrupted(MinigradError):
+    """Training was stopped with Ctrl-C; the last complete epoch is saved."""
+
+    exit_code = 130
+
+
+def train_epoch(session, epoch, on_batch=None):
+    """One pass over the training set; returns (mean loss, accuracy, examples)."""
+    config, optimizer, clip = session.config, session.optimizer, session.config.optimizer.clip_norm
+    per_parameter, summed = config.optimizer.clip_mode == "per_parameter", config.loss.reduction == "sum"
+    rng = np.random.default_rng([config.train.seed, epoch])  # per epoch, so a resumed run shuffles alike
+    bound = loss_bound(config.train.max_loss_ratio, len(session.datasets.vocab))
+    total_loss = total = right = examples = 0
+    for i, batch in enumerate(session.datasets.train.batches(config.data.batch_size, rng)):
+        # Under MPI: this rank's share of the batch, and after backward every rank's gradients summed.
+        loss, n, r = batch_loss(session, session.world.share(batch))
+        value, n, r = session.world.backward(loss, n, r, summed, optimizer.parameters)
+        if not (math.isfinite(value) and (bound is None or value <= bound)):  # the whole batch's loss
+            if session.world.is_root:
+                _mark_diverged(session, epoch, i + 1)
+            raise session.world.every_rank(_diverged(session, value, epoch, i + 1))
+        if clip:
+            clip_grad_norm(optimizer.parameters, clip, per_parameter)
+        optimizer.step()
+        total_loss, total, right = total_loss + value * n, total + n, right + r
+        examples += len(batch[-1])
+        if on_batch:
+            on_batch(i + 1)
+    return total_loss / max(total, 1), right / max(total, 1), examples
+
+
+def loss_bound(max_loss_ratio, vocab_size):
+    """The largest batch loss that still counts as learning, or None for no bound.
+
+    A model that knows nothing and gives every word the same probability
+    scores ln(vocabulary size), and an untrained model starts near that; a
+    loss ``max_loss_ratio`` times as large means the weights have blown up
+    (a too-large learning rate), even while the loss stays finite.
+    """
+    return None if max_loss_ratio is None else max_loss_ratio * math.log(vocab_size)
+
+
+def _diverged(session, value, epoch, batch):
+    """The error for a NaN, infinite or exploding loss at ``batch`` of ``epoch``."""
+    config, ratio = session.config, session.config.train.max_loss_ratio
+    change = f"Lower optimizer.lr (now {config.optimizer.lr:g}) or set optimizer.clip_norm"
+    if math.isfinite(value):
+        guess = math.log(len(session.datasets.vocab))
+        what = (f"the loss exploded to {value:.3g} at epoch {epoch}, batch {batch}: more than {ratio:g} times "
+                f"the {guess:.3g} of guessing every word alike (train.max_loss_ratio: {ratio:g}); training stopped.")
+        change += "; train.max_loss_ratio sets this limit"
+    else:
+        what = f"the loss became {value} at epoch {epoch}, batch {batch}; training stopped."
+    return TrainingDiverged(what, hint=f"{_what_is_kept(session)} {change}.")
+
+
+def _mark_diverged(session, epoch, batch):
+    """Say in state.json that the run stopped on a diverging loss, for ``minigrad runs``.
+
+    The epoch it names stays the one the checkpoint holds (0 if none); a
+    resumed run's next save writes the state afresh, without the mark.
+    """
+    state = {"epoch": _saved_epoch(session), "diverged": {"epoch": epoch, "batch": batch}}
+    runs.write_text_atomic(session.run_dir / "state.json", json.dumps(state))
+
+
+def _what_is_kept(session):
+    saved = _saved_epoch(session)
+    if not saved:
+        return f"No epoch had finished, so no weights were saved in {session.run_dir}."
+    return f"The last good checkpoint (epoch {saved}) is kept in {session.run_dir}."
+
+
+def _saved_epoch(session):
+    """The epoch the run folder's checkpoint holds; 0 before the first is saved."""
+    try:
+        return runs.load_checkpoint(session.run_dir)[2]
+    except CheckpointError:
+        return 0
+
+
+def n_batches(dataset, batch_size):
+    return math.ceil(len(dataset) / batch_size)
+
+
+def learning_rate(config, epoch):
+    """The learning rate of ``epoch`` (counted from 1).
+
+    A linear start (``model.linear_start``) runs its epochs at its own flat
+    rate. The main phase starts at ``optimizer.lr`` and, with a step
+    schedule, is multiplied by ``factor`` after every ``every`` of its own
+    epochs: with a 20-epoch linear start and ``every: 25``, epochs 21-45 run
+    at ``lr``, 46-70 at ``lr * factor``, and so on.
+    """
+    start = getattr(config.model, "linear_start", None)
+    if start is not None and epoch <= start.epochs:
+        return start.lr
+    done = epoch - 1 - (start.epochs if start is not None else 0)  # main-phase epochs before this one
+    schedule = config.optimizer.schedule
+    return config.optimizer.lr * (schedule.factor ** (done // schedule.every) if schedule else 1.0)
+
+
+def enter_epoch(session, epoch):
+    """Set the learning rate and the phase (linear start or not) that ``epoch`` trains in."""
+    session.optimizer.lr = learning_rate(session.config, epoch)
+    start = getattr(session.config.model, "linear_start", None)
+    if start is not None:
+        session.model.linear_start = epoch <= start.epochs
+
+
+def _evaluation_row(session, epoch, train_loss, train_acc, speed, started):
+    """The metrics of ``epoch``: training, (with a validation split) validation and, when due, test scores."""
+    datasets = session.datasets
+    row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, examples_per_s=speed)
+    valid_tasks = None
+    if datasets.valid is not None:
+        (row["valid_loss"], row["valid_acc"]), valid_tasks = split_scores(session, "valid")
+    if _due(epoch, session.config.train.test_every or session.config.train.eval_every, session.config):
+        (row["test_loss"], row["test_acc"]), test_tasks = split_scores(session, "test")
+        if datasets.tasks and session.world.is_root:  # several tasks: each one's errors too
+            per_task.save(session.run_dir, test_tasks, valid_tasks)
+    row["elapsed_s"] = time.perf_counter() - started
+    return row
+
+
+def _due(epoch, every, config):
+    """Whether something done every ``every`` epochs, and at the last, is due at ``epoch``."""
+    return epoch % every == 0 or epoch == config.train.epochs
+
+
+def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
+    """Train from ``session.start_epoch`` to the configured number of epochs.
+
+    After every epoch the weights, optimizer buffers and metrics are saved, so
+    Ctrl-C or a diverging loss leaves the last complete epoch on disk.
+    Returns the list of metric rows (one per evaluation).
+    """
+    config = session.config
+    batches = n_batches(session.datasets.train, config.data.batch_size)
+    started = time.perf_counter()
+    for epoch in range(session.start_epoch + 1, config.train.epochs + 1):
+        if on_epoch_start:
+            on_epoch_start(epoch, batches)
+        try:  # Ctrl-C while training or evaluating; the epoch before is on disk
+            enter_epoch(session, epoch)
+            tick = time.perf_counter()
+            train_loss, train_acc, examples = train_epoch(session, epoch, on_batch)
+            speed = examples / max(time.perf_counter() - tick, 1e-9)
+            if _due(epoch, config.train.eval_every, config):
+                row = _evaluation_row(session, epoch, train_loss, train_acc, speed, started)
+                session.metrics.append(row)
+                if on_eval:
+                    on_eval(row)
+            if session.world.is_root and _due(epoch, config.train.checkpoint_every, config):
+                runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics)
+        except KeyboardInterrupt:
+            raise session.world.every_rank(_interrupted(session, epoch)) from None  # every rank gets Ctrl-C
+    return session.metrics
+
+
+def _interrupted(session, epoch):
+    """The message for Ctrl-C in ``epoch``, naming the epoch that is safely saved.
+
+    The checkpoint is written atomically, so it holds either the epoch before
+    or, if the interrupt came after it was written, this one.
+    """
+    saved = _saved_epoch(session)
+    if not saved:
+        return Interrupted(f"interrupted during epoch {epoch}, before any epoch was saved.",
+                           hint="Nothing to resume yet: start the run again.")
+    return Interrupted(f"interrupted during epoch {epoch}; epoch {saved} is saved in {session.run_dir}.",
+                       hint=f"Continue with: minigrad train --resume {session.run_dir}")
