@@ -112,34 +112,43 @@ def upward_imports(src=SRC):
             for importer, imported, file, line in imports(src) if layer(imported) > layer(importer)]
 
 
+def _reach(edges, start):
+    """{module: the module it was first reached from} for every module ``start`` reaches, breadth first."""
+    came_from, todo = {}, [start]
+    while todo:
+        node, todo = todo[0], todo[1:]
+        for child in sorted(edges.get(node, {})):
+            if child not in came_from:
+                came_from[child] = node
+                todo.append(child)
+    return came_from
+
+
 def circles(src=SRC):
-    """One message per circle of imports, naming each module on it and where it imports the next."""
+    """One message per group of modules that import each other (around a circle):
+    its shortest circle, each step named with the file and line of the import."""
     edges = {}
     for importer, imported, file, line in imports(src):
         edges.setdefault(importer, {}).setdefault(imported, (file, line))
-    found, done = [], set()
+    reach = {node: _reach(edges, node) for node in edges}
+    found, seen = [], set()
     for start in sorted(edges):
-        path, on_path, stack = [], set(), [(start, iter(sorted(edges.get(start, {}))))]
-        path.append(start)
-        on_path.add(start)
-        while stack:  # depth first, with an explicit stack
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                path.pop()
-                on_path.discard(node)
-                done.add(node)
-                continue
-            if child in on_path:
-                cycle = path[path.index(child):] + [child]
-                steps = [f"{a} imports {b} at {_where(*edges[a][b])}" for a, b in zip(cycle, cycle[1:])]
-                found.append("circle: " + "; ".join(steps))
-            elif child not in done:
-                path.append(child)
-                on_path.add(child)
-                stack.append((child, iter(sorted(edges.get(child, {})))))
-    return sorted(set(found))
+        if start in seen or start not in reach[start]:
+            continue
+        group = {node for node in reach[start] if start in reach.get(node, {})}
+        seen |= group
+        shortest = min((_circle(reach[node], node) for node in sorted(group)), key=len)
+        steps = [f"{a} imports {b} at {_where(*edges[a][b])}" for a, b in zip(shortest, shortest[1:])]
+        found.append(f"circle of {len(group)} modules: " + "; ".join(steps))
+    return found
+
+
+def _circle(came_from, start):
+    """The path from ``start`` back to itself that the breadth-first search found: a shortest circle."""
+    path = [start]
+    while path[-1] != start or len(path) == 1:
+        path.append(came_from[path[-1]])
+    return path[::-1]
 
 
 # ---- import direction -------------------------------------------------------------------------

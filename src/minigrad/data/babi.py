@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from . import bundled
 from ..errors import DataError
+from . import bundled
 
 DATA_ENV = "MINIGRAD_DATA"
 NUM_TASKS = 20

@@ -37,9 +37,9 @@ import numpy as np
 from .. import ops
 from ..backend import device_of, to_device
 from ..data.vocab import PAD_ID
-from ..tensor import Tensor
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module
+from ..tensor import Tensor
 
 
 def position_encoding(words, dim):

@@ -6,13 +6,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import runs
 from ..autograd import no_grad
-from .config import load_config
 from ..data import encode_context, encode_memory, encode_qa
 from ..data.vocab import PAD_ID, UNK_ID
 from ..errors import CheckpointError, ConfigError, MinigradError
 from ..models import build_model
+from . import runs
+from .config import load_config
 
 
 class MemoryReading(NamedTuple):

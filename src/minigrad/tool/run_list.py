@@ -10,8 +10,8 @@ damaged run never hides the others.
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import runs
 from ..errors import CheckpointError, MinigradError
+from . import runs
 from .suite.report import training_seconds
 
 # Any of these files makes a folder a run folder (a run stopped early may lack the others).

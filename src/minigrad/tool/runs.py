@@ -29,9 +29,9 @@ import numpy as np
 import yaml
 
 from .. import serialization
-from ..serialization import write_text_atomic
 from ..data.vocab import Vocabulary
 from ..errors import CheckpointError
+from ..serialization import write_text_atomic
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "examples_per_s", "elapsed_s"]
 # Every row fills these; the test columns are empty on rows where the test split was not scored

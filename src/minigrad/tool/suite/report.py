@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from .. import runs
 from ...data.babi import data_dir
 from ...errors import CheckpointError, ConfigError
 from ...serialization import write_text_atomic
+from .. import runs
 
 PASS_LIMIT = 5.0  # percent: a task whose test error is above this is failed
 RESULT_COLUMNS = ["task", "seed", "status", "train_error", "valid_error", "test_error", "epochs", "seconds",

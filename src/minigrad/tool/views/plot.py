@@ -11,8 +11,8 @@ import csv
 import io
 from pathlib import Path
 
-from .. import runs
 from ...errors import CheckpointError, MinigradError
+from .. import runs
 
 # How each split's curve is drawn; every run keeps one colour for all of them.
 SPLITS = {"train": "-", "valid": ":", "test": "--"}
