@@ -233,9 +233,9 @@ def graph(
 ):
     """Show the graph of one training step, from the loss down to the parameters, with gradient norms."""
     from .config.overrides import parse_settings
-    from .views import graph as graph_run
+    from .views import graph as graph_view
 
-    shown, written = _run(lambda: graph_run.draw(config, run, parse_settings(set_fields), fmt, output, group))
+    shown, written = _run(lambda: graph_view.draw(config, run, parse_settings(set_fields), fmt, output, group))
     if written is not None:
         console.print(f"wrote {written}", markup=False, highlight=False)
     elif fmt == "dot":

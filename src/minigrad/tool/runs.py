@@ -11,7 +11,7 @@ A run folder (``runs/<name>/``) holds::
     state.json      the last complete epoch
     metrics.csv     one row per evaluation
     per_task.csv    runs on several tasks only: each task's errors at the
-                    last evaluation (see ``minigrad.per_task``)
+                    last evaluation (see ``minigrad.tool.per_task``)
 
 ``runs/latest`` points at the newest run. Every file is written atomically
 (a temporary file renamed over the old one), so an interrupted save never

@@ -34,7 +34,7 @@ class Session:
     run_dir: Path
     start_epoch: int = 0
     metrics: list = field(default_factory=list)
-    world: object = distributed.ALONE  # the processes training together (see minigrad.distributed)
+    world: object = distributed.ALONE  # the processes training together (see minigrad.tool.distributed)
 
 
 def make_optimizer(spec, parameters):

@@ -145,7 +145,7 @@ def suite_summary_table(title, header, rows, limit=5.0) -> Table:
 
 
 def per_task_table(rows, mean, failed, limit=5.0) -> Table:
-    """A joint run's errors (%) per task (``minigrad.per_task`` rows), its mean row and its failed count."""
+    """A joint run's errors (%) per task (``minigrad.tool.per_task`` rows), its mean row and its failed count."""
     def cells(row, coloured):
         test, valid = ("-" if e is None else f"{e:.1f}" for e in (row["test_error"], row["valid_error"]))
         return [(row["task"], None), (test, row["test_error"] if coloured else None), (valid, None)]
