@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import TINY_LM, invoke, one_line, write_config
-from minigrad.tool import evaluation, training
+from minigrad.tool import evaluation
 from minigrad.tool.config import load_config
 from minigrad.data import MemoryDataset, QADataset, build_datasets, build_vocabulary, load_task
 from minigrad.data.joint import describe_tasks, task_list, task_name
@@ -19,7 +19,8 @@ from minigrad.errors import ConfigError
 from minigrad.tool.predict import Predictor
 
 # Tasks 1 and 4 answer with places, task 6 with yes or no; task 4's sentences are a word longer
-# (8, not 7), task 6's stories the longest of the three (14 statements in its first 40 questions).
+# (6 words, not 5, plus the age's position: 7, not 6), task 6's stories the longest of the three
+# (14 statements in its first 40 questions).
 TASKS = [1, "qa4", 6]
 
 TINY_JOINT = {
@@ -59,7 +60,7 @@ def alone():
 def test_the_union_holds_every_task_and_one_vocabulary(joint, alone):
     assert [t.name for t in joint.tasks] == ["qa1", "qa4", "qa6"]
     assert (len(joint.train), len(joint.valid), len(joint.test)) == (3 * 30, 3 * 10, 3 * 30)
-    stories = [story for task in TASKS for story in load_task(task, "train")]
+    stories = [story for task in TASKS for story in load_task(task, "train", "strip")]  # mode memory strips . and ?
     assert joint.vocab == build_vocabulary(stories, "memory")
     for single in alone:  # every task's words are in it
         assert set(single.vocab.words) <= set(joint.vocab.words)
@@ -77,16 +78,17 @@ def test_validation_is_the_end_of_each_tasks_training_questions(joint, alone):
 
 
 def test_memories_and_sentences_are_padded_to_the_largest_task(joint, alone):
-    assert [a.train.sentence_len for a in alone] == [7, 8, 7]
+    assert [a.train.sentence_len for a in alone] == [6, 7, 6]
     slots = max(a.train.slots for a in alone)
-    assert joint.train.sentence_len == 8 and joint.train.slots == slots == 14
-    for part in joint.tasks:  # what a model is scored on has the training sentence length
-        assert part.test.sentence_len == part.valid.sentence_len == joint.test.sentence_len == 8
+    assert joint.train.sentence_len == 7 and joint.train.slots == slots == 14
+    for part in joint.tasks:  # what a model is scored on has the training sentence length and slots
+        assert part.test.sentence_len == part.valid.sentence_len == joint.test.sentence_len == 7
+        assert part.test.slots == part.valid.slots == joint.test.slots == 14
     first = alone[0].train  # task 1's questions open the union: their words, then <pad>
     memories = joint.train.memories[:len(first)]
     words = [alone[0].vocab.decode(row) for row in first.memories.reshape(-1, first.sentence_len)]
-    assert [joint.vocab.decode(row) for row in memories[:, :first.slots].reshape(-1, 8)] == words
-    assert (memories[:, :, 7] == PAD_ID).all() and (memories[:, first.slots:] == PAD_ID).all()
+    assert [joint.vocab.decode(row) for row in memories[:, :first.slots].reshape(-1, 7)] == words
+    assert (memories[:, :, 6] == PAD_ID).all() and (memories[:, first.slots:] == PAD_ID).all()
     assert np.array_equal(joint.train.counts[:len(first)], first.counts)
 
 
@@ -145,8 +147,8 @@ def test_per_task_csv_holds_each_tasks_errors_of_a_direct_evaluation(joint_run):
     config = load_config(run_dir / "config.yaml")
     right = []
     for row, task in zip(rows, TASKS):
-        test = MemoryDataset.from_stories(load_task(task, "test"), predictor.vocab, 50,
-                                          predictor.meta["sentence_len"], limit=30)
+        test = MemoryDataset.from_stories(load_task(task, "test", "strip"), predictor.vocab, 50,
+                                          predictor.meta["sentence_len"], limit=30, slots=predictor.meta["slots"])
         _, accuracy = evaluation.evaluate(predictor.model, test, config)
         assert float(row["test_error"]) == pytest.approx(100 * (1 - accuracy), abs=1e-3)
         assert 0 <= float(row["valid_error"]) <= 100

@@ -38,6 +38,7 @@ INSTALL = "pip install 'minigrad[mpi]'"
 # an error every rank meets (a bad data file, say) is then said once, by rank
 # 0, whose MPI_Abort ends the others while they wait.
 GRACE_S = 3.0
+FORWARD_S = 0.5  # how long a rank that aborts the job waits for its last words to reach the launcher
 
 
 class DistributedError(MinigradError):
@@ -244,16 +245,19 @@ def report(error, show):
     first gives rank 0 the time to say an error every rank meets (a bad data
     file, say) and end the job, and then says its own, naming itself unless
     it is marked ``every_rank`` (a diverging loss, Ctrl-C). An error marked
-    ``job_finished`` comes after every rank's work is over (a suite stopped by
-    Ctrl-C): rank 0 says it and the job ends without MPI_Abort.
+    ``job_finished`` comes after every rank's work is over and is raised on
+    every rank (a suite stopped by Ctrl-C): rank 0 says it and the job ends
+    without MPI_Abort, every rank with its exit code.
     """
     if not isinstance(_world, MPIWorld):
         if launcher_rank() in (None, 0):
             show(error)
         return
-    if getattr(error, "job_finished", False):  # every rank is through already: none waits to be stopped
+    if getattr(error, "job_finished", False):  # every rank is through already and raised it: none needs stopping
         if _world.is_root:
             show(error)
+            sys.stderr.flush()
+        _world.comm.Barrier()  # the others leave after rank 0 has said it: a launcher may end the job at one exit
         return
     if not _world.is_root:
         time.sleep(GRACE_S)
@@ -262,4 +266,5 @@ def report(error, show):
     show(error)
     sys.stdout.flush()
     sys.stderr.flush()
+    time.sleep(FORWARD_S)  # MPI_Abort kills the job at once: let the launcher pass the message on first
     _world.comm.Abort(error.exit_code)

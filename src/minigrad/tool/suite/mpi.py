@@ -27,7 +27,7 @@ def run_over_mpi(pending, run_one, jobs, on_start=None, on_done=None, world=None
     the callbacks for every run, wherever it trains; the other ranks train
     what they are given. Ctrl-C on any rank reaches every rank: no further
     run starts, the running ones are asked to stop and waited for (a second
-    Ctrl-C kills them), and rank 0 raises KeyboardInterrupt once all have.
+    Ctrl-C kills them), and every rank raises KeyboardInterrupt once all have.
     """
     world = world or distributed.world()
     with _CtrlC() as ctrl_c:
@@ -35,12 +35,12 @@ def run_over_mpi(pending, run_one, jobs, on_start=None, on_done=None, world=None
             if world.is_root:
                 stopped = _hand_out(pending, run_one, jobs, on_start or _nothing, on_done or _nothing, world, ctrl_c)
             else:
-                _train_given(run_one, jobs, world, ctrl_c)
+                stopped = _train_given(run_one, jobs, world, ctrl_c)
         except BaseException:
             run_one.interrupt(force=True)  # a rank that is going down takes no training run along
             raise
         _wait_for_all(world.comm)
-    if world.is_root and stopped:
+    if stopped:  # on every rank, so that each exits as interrupted, whichever the launcher reports
         raise KeyboardInterrupt
 
 
@@ -88,6 +88,13 @@ class _Slots:
         return ended
 
 
+def _stop_everywhere(comm, run_one, level):
+    """Rank 0, on Ctrl-C at ``level`` (1: stop, 2: kill): stop the runs here and tell every other rank."""
+    run_one.interrupt(force=level == 2)
+    for rank in range(1, comm.size):
+        comm.send(level, dest=rank, tag=STOP)
+
+
 def _hand_out(pending, run_one, jobs, on_start, on_done, world, ctrl_c):
     """Rank 0: answer every free slot, its own and the other ranks', until all runs have ended.
 
@@ -95,6 +102,13 @@ def _hand_out(pending, run_one, jobs, on_start, on_done, world, ctrl_c):
     """
     comm, waiting, slots, level = world.comm, list(reversed(pending)), _Slots(run_one), 0
     asking = (comm.size - 1) * jobs  # the other ranks' slots not yet told that there is nothing left
+
+    def stop(wanted):
+        """Ctrl-C (pressed here or on another rank): acted on once per level."""
+        nonlocal level
+        if wanted > level:
+            level = wanted
+            _stop_everywhere(comm, run_one, level)
 
     def next_run():
         run = waiting.pop() if waiting and not level else None
@@ -106,25 +120,20 @@ def _hand_out(pending, run_one, jobs, on_start, on_done, world, ctrl_c):
         if (run := next_run()) is not None:
             slots.start(run)
     while slots.running or asking:
-        wanted = ctrl_c.level()
+        stop(ctrl_c.level())
         if (ended := slots.ended()) is not None:
             on_done(*ended)
             if (run := next_run()) is not None:
                 slots.start(run)
         for rank, tag, message in _messages(world):
-            if tag == STOP:  # Ctrl-C reached that rank first
-                wanted = max(wanted, message)
+            if tag == STOP:  # Ctrl-C reached that rank first: no run may be handed out after it
+                stop(message)
                 continue
             if message[0] is not None:
                 on_done(*message)
             run = next_run()
             comm.send(run, dest=rank, tag=WORK)
             asking -= run is None
-        if wanted > level:
-            level = wanted
-            run_one.interrupt(force=level == 2)
-            for rank in range(1, comm.size):
-                comm.send(level, dest=rank, tag=STOP)
     return level > 0
 
 
@@ -142,8 +151,7 @@ def _train_given(run_one, jobs, world, ctrl_c):
     for _ in range(jobs):
         ask()
     while slots.running:
-        if (ended := slots.ended()) is not None:
-            ask(*ended)
+        # Ctrl-C first: rank 0 must hear of a press here before this rank asks for its next run.
         told = max([message for _, tag, message in _messages(world, STOP)], default=0)
         pressed = ctrl_c.level()
         if pressed > level:
@@ -151,6 +159,9 @@ def _train_given(run_one, jobs, world, ctrl_c):
         if max(pressed, told) > level:
             level = max(pressed, told)
             run_one.interrupt(force=level == 2)
+        if (ended := slots.ended()) is not None:
+            ask(*ended)
+    return level > 0
 
 
 def _messages(world, tag=None):

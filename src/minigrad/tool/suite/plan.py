@@ -164,8 +164,6 @@ def is_finished(suite, run):
     return saved_epoch(run.folder) >= suite.epochs
 
 
-
-
 def status_of(suite, run, outcome=None):
     """``done``, or how this attempt ended (``failed``, ``interrupted``), or ``pending`` if never started."""
     if is_finished(suite, run):

@@ -31,7 +31,10 @@ def run_suite(suite, jobs, view_for, world=distributed.ALONE):
     run_one = TrainWorkers(suite, world)
     try:
         if not world.is_root:
-            return run_over_mpi([], run_one, jobs, world=world)
+            try:
+                return run_over_mpi([], run_one, jobs, world=world)
+            except KeyboardInterrupt:
+                raise _interrupted() from None  # said by rank 0 only: see distributed.report
         return _run_and_report(suite, jobs, view_for, world, run_one)
     finally:
         run_one.close()
@@ -60,6 +63,10 @@ def _run_and_report(suite, jobs, view_for, world, run_one):
             runner(pending, run_one, jobs, view.started, done)
     except KeyboardInterrupt:
         write()
-        raise Interrupted("interrupted: finished runs are kept, and each stopped run keeps its last complete epoch.",
-                          hint="Run the same command again to continue where it stopped.") from None
+        raise _interrupted() from None
     return write()
+
+
+def _interrupted():
+    return Interrupted("interrupted: finished runs are kept, and each stopped run keeps its last complete epoch.",
+                       hint="Run the same command again to continue where it stopped.")
