@@ -338,7 +338,7 @@ def test_a_damaged_run_file_is_named_by_every_command(lm_run_copy, name, kind, c
     damage(lm_run_copy / name, kind)
     result = invoke(*args, lm_run_copy)  # fails the test on any uncaught exception
     text = one_line(result.output)
-    if name not in reads:
+    if name not in reads or (name, kind) == ("state.json", "missing"):  # the checkpoint names its epoch
         assert result.exit_code == 0, result.output
         return
     assert result.exit_code != 0, result.output

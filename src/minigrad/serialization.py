@@ -62,6 +62,9 @@ def save(state_dict, path):
                               hint="Check that the folder exists, is writable and has space.") from None
 
 
+TEMPORARY_PREFIX = ".tmp-"  # write_atomic's files before their rename; a killed write leaves one behind
+
+
 def write_atomic(path, write, binary=True):
     """Write a file through ``write(file)`` so readers see the old or the new one, never half.
 
@@ -71,7 +74,7 @@ def write_atomic(path, write, binary=True):
     untouched.
     """
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    fd, temp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
             write(file)

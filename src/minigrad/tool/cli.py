@@ -95,11 +95,14 @@ def train(
     options = {"task": task, "epochs": epochs, "device": device, "seed": seed, "out": out}
     session = _run(lambda: open_session(config, resume, set_fields, **options))
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
-    if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
-        _run(lambda: training.train(session))
-        return
-    console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False)
-    _run(lambda: _train_with_display(training, session))
+    try:
+        if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
+            _run(lambda: training.train(session))
+            return
+        console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False)
+        _run(lambda: _train_with_display(training, session))
+    finally:
+        session.close()  # a suite's worker goes on to other runs: let go of this one's folder
     _print_per_task(session.run_dir)
     console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
                   highlight=False, markup=False)

@@ -21,7 +21,7 @@ leaves a broken run.
 import csv
 import io
 import json
-import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,37 +32,13 @@ from .. import serialization
 from ..data.vocab import Vocabulary
 from ..errors import CheckpointError
 from ..serialization import write_text_atomic
+from .folders import LATEST, new_run_dir, point_latest, remove_temporaries, run_folder  # noqa: F401 (runs.*)
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "examples_per_s", "elapsed_s"]
 # Every row fills these; the test columns are empty on rows where the test split was not scored
 # (train.test_every), and validation columns on rows from before a run had them.
 FILLED_COLUMNS = ["epoch", "train_loss", "train_acc", "examples_per_s", "elapsed_s"]
-LATEST = "latest"
 CHECKPOINT = "checkpoint.npz"
-
-
-def new_run_dir(out, name):
-    """Create ``out/name`` (or ``name-2``, ``name-3``... if taken) and point ``out/latest`` at it."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    run_dir, n = out / name, 1
-    # lexists: a dangling link also takes the name; "latest" is the link's own name.
-    while os.path.lexists(run_dir) or run_dir.name == LATEST:
-        n += 1
-        run_dir = out / f"{name}-{n}"
-    run_dir.mkdir()
-    point_latest(run_dir)
-    return run_dir
-
-
-def point_latest(run_dir):
-    """Make ``<parent>/latest`` a relative symlink to ``run_dir``, replaced atomically."""
-    run_dir = Path(run_dir).resolve()  # given "runs/latest" itself, link to its target, not to itself
-    link = run_dir.parent / LATEST
-    tmp = run_dir.parent / f".{LATEST}.tmp"
-    tmp.unlink(missing_ok=True)
-    os.symlink(run_dir.name, tmp)
-    os.replace(tmp, link)
 
 
 def save_setup(run_dir, config, vocab, meta):
@@ -165,19 +141,44 @@ _RESTORE = "Restore the file from a copy of the run, or train the run again."
 
 def load_run(path):
     """Read a run folder, saying exactly what is missing or broken."""
-    path = Path(path)
-    if not path.is_dir():
-        hint = "Train one first: minigrad train configs/babi_rnn.yaml" if path.name == LATEST else \
-            "Pass the folder of a run, e.g. runs/babi_rnn."
-        raise CheckpointError(f"no run folder at {path}.", hint=hint)
+    path = run_folder(path)
     missing = [f for f in _REQUIRED_FILES if not (path / f).is_file()]
+    if missing == ["state.json"] and checkpoint_epoch(path):
+        missing = []  # killed after the checkpoint was written: the run is complete without it
     if missing:
         raise CheckpointError(f"run folder {path} is incomplete: missing {', '.join(missing)}.",
                               hint="The run may have stopped before its first epoch ended; train it again.")
-    state = read_state(path / "state.json")
     return SavedRun(path, read_yaml(path / "config.yaml"), Vocabulary.load(path / "vocab.json"),
                     _read_json(path / "meta.json", _meta_problem), _load_arrays(path / "weights.npz"),
-                    state["epoch"], read_metrics(path / "metrics.csv"))
+                    saved_epoch(path), read_metrics(path / "metrics.csv"))
+
+
+def saved_epoch(run_dir):
+    """The last complete epoch: state.json's, or the checkpoint's where a kill came before
+    state.json caught up with it (predict needs no checkpoint: a damaged one is left to --resume)."""
+    state = Path(run_dir) / "state.json"
+    if not state.is_file():
+        return checkpoint_epoch(run_dir)
+    epoch = read_state(state)["epoch"]
+    try:
+        return max(epoch, checkpoint_epoch(run_dir))
+    except CheckpointError:
+        return epoch
+
+
+def checkpoint_epoch(run_dir):
+    """The epoch ``checkpoint.npz`` holds (0 without one), read without loading its arrays."""
+    file = Path(run_dir) / CHECKPOINT
+    if not file.is_file():
+        return 0
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            epoch = archive["epoch"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise _damaged(file, exc) from None
+    if epoch.shape != () or epoch.dtype.kind not in "iu" or epoch < 0:
+        raise _damaged(file, "it has no valid epoch entry")
+    return int(epoch)
 
 
 def _damaged(file, reason):
