@@ -320,9 +320,10 @@ def damage(path, kind):
         path.write_bytes(kinds[kind])
 
 
-# What each command reads: predict does not need the resume checkpoint.
+# What each command reads: predict needs neither the resume checkpoint nor the metrics.
 COMMANDS = {
-    "predict": (["predict", "--context", "mary moved to the", "--run"], set(RUN_FILES) - {"checkpoint.npz"}),
+    "predict": (["predict", "--context", "mary moved to the", "--run"],
+                set(RUN_FILES) - {"checkpoint.npz", "metrics.csv"}),
     "resume": (["train", "--epochs", "2", "--resume"], set(RUN_FILES)),
 }
 

@@ -37,7 +37,7 @@ class Predictor:
     @classmethod
     def load(cls, run_dir):
         """Rebuild the model a run folder describes and load its weights."""
-        saved = runs.load_run(run_dir)
+        saved = runs.load_run(run_dir, metrics=False)
         # check_data=False: the run folder is all prediction needs; the data may have moved.
         config = load_config(saved.path / "config.yaml", {"device": "cpu"}, check_data=False)
         if saved.meta["mode"] != config.data.mode:
