@@ -122,3 +122,21 @@ def _alive(pid):
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize("failing", ["config.yaml", "vocab.json", "meta.json", "metrics.csv", "state.json"])
+def test_a_full_disk_while_writing_a_run_file_is_one_message(tmp_path, monkeypatch, failing):
+    from minigrad import serialization
+
+    real = serialization.write_atomic
+
+    def full_disk(path, write, binary=True):
+        if os.path.basename(path) == failing:
+            raise OSError(28, "No space left on device")
+        return real(path, write, binary)
+
+    monkeypatch.setattr(serialization, "write_atomic", full_disk)
+    result = invoke("train", write_config(tmp_path, TINY_LM))
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert f"cannot write {tmp_path / 'runs' / 'tiny' / failing}: No space left on device" in one_line(result.output)
+    assert not (tmp_path / "runs" / "tiny" / lock.LOCK_FILE).exists()  # the folder was let go

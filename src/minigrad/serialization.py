@@ -89,8 +89,12 @@ def write_atomic(path, write, binary=True):
 
 
 def write_text_atomic(path, text):
-    """``write_atomic`` for a text file."""
-    write_atomic(path, lambda file: file.write(text), binary=False)
+    """``write_atomic`` for a text file; CheckpointError naming ``path`` if it cannot be written."""
+    try:
+        write_atomic(path, lambda file: file.write(text), binary=False)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}.",
+                              hint="Check that the folder exists, is writable and has space.") from None
 
 
 def load(path):

@@ -104,7 +104,11 @@ def start_session(config):
     if world.is_root:  # under MPI, rank 0 alone writes the run folder
         run_dir = runs.new_run_dir(config.train.out, config.name)
         lock = RunLock(run_dir).acquire()
-        runs.save_setup(run_dir, config, datasets.vocab, _meta(config, datasets))
+        try:
+            runs.save_setup(run_dir, config, datasets.vocab, _meta(config, datasets))
+        except BaseException:
+            lock.release()  # a suite's worker goes on to other runs
+            raise
     world.broadcast(model.parameters())  # identical from the same seed; rank 0's copy makes it certain
     return Session(config, datasets, model, optimizer, world.from_root(run_dir), world=world, lock=lock)
 
