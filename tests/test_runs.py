@@ -36,7 +36,7 @@ def test_failed_rename_leaves_the_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(CheckpointError, match=f"cannot write {target}: No space left"):
         runs.write_text_atomic(target, "epoch\n1\n2\n")
     assert target.read_text() == "epoch\n1\n"
     assert leftovers(tmp_path) == []
