@@ -89,6 +89,14 @@ class RunConfig(Section):
                               f"{self.train.epochs}, which counts the linear start too", start.epochs)
         return self
 
+    @model_validator(mode="after")
+    def _early_stopping_needs_validation(self):
+        """Early stopping watches the validation split: the test split must never choose anything."""
+        if self.train.early_stopping is not None and not self.data.valid_fraction:
+            raise field_error(("train", "early_stopping"), "needs a validation split to watch: set "
+                              "data.valid_fraction (e.g. 0.1); the test split never chooses", "early_stopping")
+        return self
+
 
 # ---- loading ---------------------------------------------------------------------------
 

@@ -148,6 +148,19 @@ class OptimizerConfig(Section):
         return self
 
 
+class EarlyStopping(Section):
+    """Stop when the validation figure ``monitor`` has not improved for ``patience`` epochs.
+
+    An epoch improves on the best so far when its figure is lower by more than
+    ``min_delta`` (in the figure's own unit: valid_loss in nats, valid_error in
+    percent). The run keeps the best epoch's weights as ``best.npz`` either way.
+    """
+
+    monitor: Literal["valid_loss", "valid_error"] = "valid_loss"
+    patience: Annotated[int, Field(strict=True, gt=0, le=1_000_000)]
+    min_delta: Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)] = 0.0
+
+
 class TrainConfig(Section):
     epochs: PositiveInt = 10
     seed: Int = 0
@@ -161,3 +174,5 @@ class TrainConfig(Section):
     # Stop when a batch's loss exceeds this many times ln(vocabulary size), the loss of a model
     # that knows nothing and guesses every word alike; null turns the check off (NaN still stops).
     max_loss_ratio: Optional[Annotated[float, Field(strict=True, gt=1, allow_inf_nan=False)]] = 10.0
+    # Stop when validation stops improving (needs data.valid_fraction > 0); see EarlyStopping.
+    early_stopping: Optional[EarlyStopping] = None
