@@ -10,46 +10,21 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import MinigradError
+from . import cli_commands
+from .cli_support import SetOption, WeightsOption, console, err_console, run_action  # noqa: F401 (cli.*)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minigrad: train and check small sequence models.")
-console = Console()
-err_console = Console(stderr=True)
-
-# ``--set PATH=VALUE``, repeatable: any command that reads a run file can take it and pass
-# ``overrides.parse_settings(values)`` to ``load_config(..., settings=...)``.
-SetOption = Annotated[Optional[list[str]], typer.Option(
-    "--set", metavar="PATH=VALUE",
-    help="Set any field of the run file, e.g. --set optimizer.lr=0.01 --set model.layers[0].dim=8 "
-         "(repeatable; the value is read as YAML).")]
+_run = run_action
 
 
 @app.callback()
 def _commands():
     """minigrad: train and check small sequence models."""
-
-
-def _run(action):
-    """Call ``action()``, turning a MinigradError into a message and an exit code."""
-    try:
-        return action()
-    except MinigradError as exc:
-        from . import distributed
-
-        distributed.report(exc, _show_error)  # under mpiexec: said once, and every rank stopped
-        raise typer.Exit(code=exc.exit_code) from None
-
-
-def _show_error(exc):
-    # escape: a hint such as "pip install 'minigrad[cuda]'" is text, not rich markup
-    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
-    if exc.hint:
-        err_console.print(escape(exc.hint), highlight=False)
 
 
 @app.command()
@@ -104,6 +79,7 @@ def train(
     finally:
         session.close()  # a suite's worker goes on to other runs: let go of this one's folder
     _print_per_task(session.run_dir)
+    cli_commands.print_best(session)
     console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
                   highlight=False, markup=False)
 
@@ -152,20 +128,22 @@ def predict(
     run: Annotated[Path, typer.Option(help="The run folder to load.")] = Path("runs/latest"),
     top_k: Annotated[int, typer.Option(min=1, help="How many candidates to list.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as one JSON object.")] = False,
+    weights: WeightsOption = "best",
 ):
     """Predict the next word of --context, or the answer to --question about --story."""
     from .predict import ask
     from .views.tables import attention_table, predictions_table
 
-    what, pairs, reading = _run(lambda: ask(run, context, story, story_file, question, top_k))
+    what, pairs, reading, used = _run(lambda: ask(run, context, story, story_file, question, top_k, weights))
     word, prob = pairs[0]
     if as_json:
-        found = {"answer": word, "p": prob, "candidates": [list(pair) for pair in pairs]}
+        found = {"answer": word, "p": prob, "candidates": [list(pair) for pair in pairs], "weights": used}
         if reading is not None:
             found["attention"], found["empty_slots"] = reading.attention, reading.empty
         typer.echo(json.dumps(found))
         return
     console.print(f"{what}: [bold]{word}[/] (p={prob:.3f})", highlight=False)
+    console.print(f"weights: {escape(used)}", highlight=False, style="dim")
     console.print(predictions_table(pairs, "candidates"))
     if reading is not None:
         console.print(attention_table(reading.statements, reading.attention, reading.empty))
@@ -260,19 +238,8 @@ def plot(
     console.print(f"wrote {written}", markup=False, highlight=False)
 
 
-@app.command("runs")
-def list_runs(
-    folder: Annotated[Path, typer.Argument(help="Where to look: run folders and suite folders below it.")] = Path("runs"),
-):
-    """List the runs under a folder, newest first: model, task, epochs, best test accuracy, time, status."""
-    from . import run_list
-    from .views.tables import runs_table
-
-    found = _run(lambda: run_list.list_runs(folder))
-    if not found:
-        console.print(f"no run folders under {folder}", markup=False, highlight=False)
-        return
-    console.print(runs_table(f"runs under {folder}", found))
+app.command("runs")(cli_commands.list_runs)
+app.command("evaluate")(cli_commands.evaluate)
 
 
 def main():

@@ -11,7 +11,7 @@ from ..data import encode_context, encode_memory, encode_qa
 from ..data.vocab import PAD_ID, UNK_ID
 from ..errors import CheckpointError, ConfigError, MinigradError
 from ..models import build_model
-from . import runs
+from . import best, runs
 from .config import load_config
 
 
@@ -33,10 +33,12 @@ class Predictor:
     model: object
     vocab: object
     meta: dict
+    weights: str = "last"  # which weights it holds, in words: "best on validation (epoch 7)"
+    config: object = None
 
     @classmethod
-    def load(cls, run_dir):
-        """Rebuild the model a run folder describes and load its weights."""
+    def load(cls, run_dir, which="best"):
+        """Rebuild the model a run folder describes and load its ``which`` weights: ``best`` or ``last``."""
         saved = runs.load_run(run_dir, metrics=False)
         # check_data=False: the run folder is all prediction needs; the data may have moved.
         config = load_config(saved.path / "config.yaml", {"device": "cpu"}, check_data=False)
@@ -45,8 +47,9 @@ class Predictor:
                                   f"config.yaml says {config.data.mode!r}.",
                                   hint="One of the two files was changed; train the run again.")
         model = build_model(config, len(saved.vocab))
-        runs.load_weights(model, saved.weights, saved.path / "weights.npz")
-        return cls(saved.path, saved.meta["mode"], model.eval(), saved.vocab, saved.meta)
+        weights, file, label = choose_weights(saved, which)
+        runs.load_weights(model, weights, file)
+        return cls(saved.path, saved.meta["mode"], model.eval(), saved.vocab, saved.meta, label, config)
 
     def next_word(self, context, top_k=5):
         """The ``top_k`` likeliest words after ``context``, as (word, probability) pairs."""
@@ -103,15 +106,40 @@ class Predictor:
         return [(self.vocab.words[i], float(probs[i])) for i in best]
 
 
-def ask(run, context=None, story=None, story_file=None, question=None, top_k=5):
-    """What ``minigrad predict`` shows: (what was predicted, (word, p) pairs, a ``MemoryReading`` or None).
+WEIGHTS = ("best", "last")
+
+
+def choose_weights(saved, which):
+    """(weights, their file, which they are in words) of a ``runs.SavedRun``: its best epoch's or its last's.
+
+    ``best`` is the epoch chosen on validation (``best.npz``); a run without a
+    validation split has no best, and gives its last.
+    """
+    if which not in WEIGHTS:
+        raise ConfigError(f"--weights {which!r}: give best or last.",
+                          hint="best: the epoch with the best validation score; last: the last epoch trained.")
+    found = best.load_weights(saved.path) if which == "best" else None
+    if found is not None:
+        return found[0], saved.path / best.WEIGHTS, f"best on validation (epoch {found[1]['epoch']})"
+    why = "" if which == "last" else ": the run keeps no best epoch (it has no validation split)"
+    return saved.weights, saved.path / "weights.npz", f"last (epoch {saved.epoch}){why}"
+
+
+def ask(run, context=None, story=None, story_file=None, question=None, top_k=5, weights="best"):
+    """What ``minigrad predict`` shows: (what was predicted, (word, p) pairs, a ``MemoryReading`` or None,
+    which weights answered).
 
     The next word of ``context``, or the answer to ``question`` about the
     story (``story``, or the text of ``story_file``); a memory network also
     tells where each hop looked.
     """
     _check_inputs(context, story, story_file, question)
-    predictor = Predictor.load(run)
+    predictor = Predictor.load(run, weights)
+    found = _asked(predictor, context, story, story_file, question, top_k)
+    return (*found, predictor.weights)
+
+
+def _asked(predictor, context, story, story_file, question, top_k):
     if context is not None:
         return "next word", predictor.next_word(context, top_k), None
     if question is None:

@@ -2,7 +2,10 @@
 
 Each run is summed up from its own files: config.yaml (model, task, planned
 epochs), state.json (epochs done, and whether training stopped on a
-diverging loss) and metrics.csv (best test accuracy, wall time). A folder
+diverging loss or early), best.json and metrics.csv (the best epoch, chosen
+on validation, its validation and test accuracy; wall time over every
+resume). The test split never chooses: a run without a validation split
+shows its last epoch's test accuracy. A folder
 whose file cannot be read is still listed, with the file named, so one
 damaged run never hides the others.
 """
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CheckpointError, MinigradError
-from . import lock, runs
+from . import best as best_epoch, lock, runs
 from .suite.report import training_seconds
 
 # Any of these files makes a folder a run folder (a run stopped early may lack the others).
@@ -25,8 +28,10 @@ class RunSummary:
     task: str = ""
     done: int | None = None
     planned: int | None = None
-    best_acc: float | None = None
-    best_epoch: int | None = None
+    best_epoch: int | None = None  # chosen on validation; the last scored epoch without validation
+    valid_acc: float | None = None  # at best_epoch
+    test_acc: float | None = None  # at best_epoch
+    chosen_on: str = ""  # "valid", or "last" for a run without a validation split
     wall_s: float | None = None
     status: str = ""
     modified: float = 0.0
@@ -107,11 +112,20 @@ def _read_metrics(folder, summary):
     if not (folder / "metrics.csv").exists() and summary.done == 0:
         return
     rows = _read(folder, "metrics.csv", runs.read_metrics)
-    if rows:
-        best = max((r for r in rows if "test_acc" in r), key=lambda r: r["test_acc"], default=None)
-        if best is not None:  # the test split may not have been scored yet (train.test_every)
-            summary.best_acc, summary.best_epoch = best["test_acc"], best["epoch"]
-        summary.wall_s = training_seconds(rows)
+    found = _read(folder, best_epoch.FILE, best_epoch.load_info) if (folder / best_epoch.FILE).exists() else None
+    summary.wall_s = training_seconds(rows) if rows else None
+    if found is None and any("valid_loss" in r for r in rows):  # saved before runs kept best.json
+        row = min((r for r in rows if "valid_loss" in r), key=lambda r: r["valid_loss"])
+        found = {"epoch": row["epoch"]}
+    if found is not None:
+        at = next((r for r in rows if r["epoch"] == found["epoch"]), {})
+        summary.best_epoch, summary.chosen_on = found["epoch"], "valid"
+        summary.valid_acc = found.get("valid_acc", at.get("valid_acc"))
+        summary.test_acc = found.get("test_acc", at.get("test_acc"))
+        return
+    last = next((r for r in reversed(rows) if "test_acc" in r), None)
+    if last is not None:  # no validation split: nothing may choose, so the last scored epoch
+        summary.best_epoch, summary.test_acc, summary.chosen_on = last["epoch"], last["test_acc"], "last"
 
 
 def _status(summary, state, folder):
@@ -120,6 +134,8 @@ def _status(summary, state, folder):
     if "diverged" in state:
         where = state["diverged"]
         return f"diverged (epoch {where.get('epoch')})" if isinstance(where, dict) else "diverged"
+    if state.get("stopped_early") is True:
+        return "stopped early"
     return "finished" if summary.done >= summary.planned else "interrupted"
 
 

@@ -8,7 +8,9 @@ A run folder (``runs/<name>/``) holds::
     weights.npz     the model's weights after the last complete epoch
     checkpoint.npz  what --resume needs, in one file: weights, optimizer
                     buffers (Adam's moments) and the epoch
-    state.json      the last complete epoch
+    state.json      the last complete epoch (and whether early stopping ended the run)
+    best.npz        runs with a validation split: the weights of the best epoch
+    best.json       that epoch and its scores (see ``minigrad.tool.best``)
     metrics.csv     one row per evaluation
     per_task.csv    runs on several tasks only: each task's errors at the
                     last evaluation (see ``minigrad.tool.per_task``)
@@ -44,14 +46,23 @@ def save_setup(run_dir, config, vocab, meta):
     write_text_atomic(run_dir / "meta.json", json.dumps(meta, indent=2))
 
 
-def save_checkpoint(run_dir, model, optimizer, epoch, metrics):
+def set_planned_epochs(run_dir, epochs):
+    """Rewrite ``config.yaml`` with ``train.epochs: epochs`` (a resume's new total), atomically."""
+    file = Path(run_dir) / "config.yaml"
+    config = read_yaml(file)
+    config.setdefault("train", {})["epochs"] = epochs
+    write_text_atomic(file, yaml.safe_dump(config, sort_keys=False))
+
+
+def save_checkpoint(run_dir, model, optimizer, epoch, metrics, stopped_early=False):
     """Save the state after a complete epoch.
 
     Resuming reads only ``checkpoint.npz``, which holds the weights, the
     optimizer's buffers and the epoch together and is written after the
     weights and metrics: a crash at any moment leaves one consistent epoch to
     resume from, never weights of one epoch with buffers of another. The state
-    file goes last, so it never names an epoch that is not fully saved.
+    file goes last, so it never names an epoch that is not fully saved; it
+    says ``"stopped_early": true`` when early stopping ended the run there.
     """
     weights = model.state_dict()
     serialization.save(weights, run_dir / "weights.npz")
@@ -60,7 +71,16 @@ def save_checkpoint(run_dir, model, optimizer, epoch, metrics):
     bundle.update({f"optimizer/{name}": value for name, value in optimizer.state_dict().items()})
     bundle["epoch"] = np.array(epoch)
     serialization.save(bundle, run_dir / CHECKPOINT)
-    write_text_atomic(run_dir / "state.json", json.dumps({"epoch": epoch}))
+    state = {"epoch": epoch, "stopped_early": True} if stopped_early else {"epoch": epoch}
+    write_text_atomic(run_dir / "state.json", json.dumps(state))
+
+
+def stopped_early(run_dir):
+    """Whether early stopping ended the run (its state.json says so); False for an unreadable one."""
+    try:
+        return read_state(Path(run_dir) / "state.json").get("stopped_early") is True
+    except CheckpointError:
+        return False
 
 
 def load_checkpoint(run_dir):

@@ -19,6 +19,7 @@ from ..errors import CheckpointError, ConfigError, DataError
 from ..models import build_model
 from ..optim import SGD, Adam
 from . import distributed, runs
+from .best import Best
 from .lock import RunLock
 from .config import RunConfig, bundled, load_config
 from .config.overrides import parse_settings
@@ -37,6 +38,8 @@ class Session:
     metrics: list = field(default_factory=list)
     world: object = distributed.ALONE  # the processes training together (see minigrad.tool.distributed)
     lock: object = None  # rank 0's hold on run_dir (see minigrad.tool.lock), let go by close()
+    best: object = None  # the best epoch on validation so far (minigrad.tool.best), None without validation
+    stopped_early: int = 0  # the epoch early stopping ended training at, 0 if it did not
 
     def close(self):
         if self.lock is not None:
@@ -110,7 +113,8 @@ def start_session(config):
             lock.release()  # a suite's worker goes on to other runs
             raise
     world.broadcast(model.parameters())  # identical from the same seed; rank 0's copy makes it certain
-    return Session(config, datasets, model, optimizer, world.from_root(run_dir), world=world, lock=lock)
+    return Session(config, datasets, model, optimizer, world.from_root(run_dir), world=world, lock=lock,
+                   best=Best.for_run(config, datasets.valid is not None))
 
 
 def resume_session(run_path, overrides=None):
@@ -135,12 +139,17 @@ def _resumed(run_path, overrides, world, lock):
         raise CheckpointError(f"{saved.path}: the task's vocabulary no longer matches the saved one.",
                               hint="The data files changed since the run was saved; start a new run.")
     epoch = runs.restore_checkpoint(saved.path, model, optimizer)
-    _check_epochs_left(saved.path, epoch, config.train.epochs, (overrides or {}).get("epochs") is not None)
+    new_total = (overrides or {}).get("epochs")
+    _check_epochs_left(saved.path, epoch, config.train.epochs, new_total is not None)
     if world.is_root:
+        if new_total is not None:  # the run's plan is now the new total, for minigrad runs and later resumes
+            runs.set_planned_epochs(saved.path, new_total)
         runs.point_latest(saved.path)
     world.broadcast(model.parameters())
     metrics = [row for row in saved.metrics if row["epoch"] <= epoch]
-    return Session(config, datasets, model, optimizer, saved.path, epoch, metrics, world, lock)
+    best = Best.for_run(config, datasets.valid is not None)
+    return Session(config, datasets, model, optimizer, saved.path, epoch, metrics, world, lock,
+                   best=best and best.restore(saved.path, epoch))
 
 
 def _check_epochs_left(run_dir, done, wanted, from_option):

@@ -13,8 +13,9 @@ import numpy as np
 
 from ..errors import CheckpointError, MinigradError, TrainingDiverged
 from ..optim import clip_grad_norm
-from . import per_task, runs
+from . import best as best_epoch, per_task, runs
 from .evaluation import batch_loss, split_scores
+from .suite.report import training_seconds
 
 
 class Interrupted(MinigradError):
@@ -128,18 +129,30 @@ def enter_epoch(session, epoch):
 
 
 def _evaluation_row(session, epoch, train_loss, train_acc, speed, started):
-    """The metrics of ``epoch``: training, (with a validation split) validation and, when due, test scores."""
-    datasets = session.datasets
+    """The metrics of ``epoch`` and whether training should stop there (early stopping).
+
+    Training scores, validation ones with a validation split, and test ones
+    when due, at an epoch that is the best on validation so far, and at the
+    last. Validation alone chooses the best epoch, whose weights are saved.
+    """
+    datasets, best = session.datasets, session.best
     row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, examples_per_s=speed)
     valid_tasks = None
     if datasets.valid is not None:
         (row["valid_loss"], row["valid_acc"]), valid_tasks = split_scores(session, "valid")
-    if _due(epoch, session.config.train.test_every or session.config.train.eval_every, session.config):
+    improved = best is not None and best.improves(row)
+    if improved:
+        best.take(row)
+    stopping = best is not None and best.stops(epoch)
+    if improved or stopping or _due(epoch, session.config.train.test_every or session.config.train.eval_every,
+                                    session.config):
         (row["test_loss"], row["test_acc"]), test_tasks = split_scores(session, "test")
         if datasets.tasks and session.world.is_root:  # several tasks: each one's errors too
             per_task.save(session.run_dir, test_tasks, valid_tasks)
     row["elapsed_s"] = time.perf_counter() - started
-    return row
+    if improved and session.world.is_root:
+        best_epoch.save(session.run_dir, session.model.state_dict(), best_epoch.info(best, row))
+    return row, stopping
 
 
 def _due(epoch, every, config):
@@ -148,33 +161,44 @@ def _due(epoch, every, config):
 
 
 def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
-    """Train from ``session.start_epoch`` to the configured number of epochs.
+    """Train from ``session.start_epoch`` to the configured number of epochs, or until early stopping.
 
     After every epoch the weights, optimizer buffers and metrics are saved, so
-    Ctrl-C or a diverging loss leaves the last complete epoch on disk.
+    Ctrl-C or a diverging loss leaves the last complete epoch on disk. An
+    early stop sets ``session.stopped_early`` to its epoch and is a normal end.
     Returns the list of metric rows (one per evaluation).
     """
     config = session.config
     batches = n_batches(session.datasets.train, config.data.batch_size)
-    started = time.perf_counter()
+    started = time.perf_counter() - (training_seconds(session.metrics) if session.metrics else 0.0)  # resumed: go on
     for epoch in range(session.start_epoch + 1, config.train.epochs + 1):
         if on_epoch_start:
             on_epoch_start(epoch, batches)
         try:  # Ctrl-C while training or evaluating; the epoch before is on disk
-            enter_epoch(session, epoch)
-            tick = time.perf_counter()
-            train_loss, train_acc, examples = train_epoch(session, epoch, on_batch)
-            speed = examples / max(time.perf_counter() - tick, 1e-9)
-            if _due(epoch, config.train.eval_every, config):
-                row = _evaluation_row(session, epoch, train_loss, train_acc, speed, started)
-                session.metrics.append(row)
-                if on_eval:
-                    on_eval(row)
-            if session.world.is_root and _due(epoch, config.train.checkpoint_every, config):
-                runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics)
+            if _train_and_save(session, epoch, on_batch, on_eval, started):
+                session.stopped_early = epoch
+                break
         except KeyboardInterrupt:
             raise session.world.every_rank(_interrupted(session, epoch)) from None  # every rank gets Ctrl-C
     return session.metrics
+
+
+def _train_and_save(session, epoch, on_batch, on_eval, started):
+    """Train ``epoch``, score it when due and save it when due; return whether training stops early."""
+    config, stopping = session.config, False
+    enter_epoch(session, epoch)
+    tick = time.perf_counter()
+    train_loss, train_acc, examples = train_epoch(session, epoch, on_batch)
+    speed = examples / max(time.perf_counter() - tick, 1e-9)
+    if _due(epoch, config.train.eval_every, config):
+        row, stopping = _evaluation_row(session, epoch, train_loss, train_acc, speed, started)
+        session.metrics.append(row)
+        if on_eval:
+            on_eval(row)
+    if session.world.is_root and (stopping or _due(epoch, config.train.checkpoint_every, config)):
+        runs.save_checkpoint(session.run_dir, session.model, session.optimizer, epoch, session.metrics,
+                             stopped_early=stopping)
+    return stopping
 
 
 def _interrupted(session, epoch):

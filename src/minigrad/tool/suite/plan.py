@@ -10,7 +10,7 @@ folder holds::
     results.csv    one row per run; summary.csv and summary.md, one row per task
 
 A run is finished when its state.json names the configured number of
-epochs; running the same command again skips finished runs and resumes the
+epochs, or says early stopping ended it; running the same command again skips finished runs and resumes the
 others from their checkpoints. This module plans a suite: its runs, its
 folder, and which runs are finished. ``run`` trains them, several at once,
 with ``workers`` (in ``local`` or over ``mpi``); ``report`` writes what
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ...errors import ConfigError
 from ...serialization import write_text_atomic
+from .. import runs
 from ..config import bundled, load_config
 from ..config.overrides import parse_settings
 from .report import run_result
@@ -176,7 +177,8 @@ def _first_difference(old, new, path=""):
 
 
 def is_finished(suite, run):
-    return saved_epoch(run.folder) >= suite.epochs
+    """A run that trained its epochs, or that early stopping ended (a normal end)."""
+    return saved_epoch(run.folder) >= suite.epochs or runs.stopped_early(run.folder)
 
 
 def status_of(suite, run, outcome=None):

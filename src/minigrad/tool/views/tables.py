@@ -156,21 +156,28 @@ def per_task_table(rows, mean, failed, limit=5.0) -> Table:
 
 
 # The colour of each kind of status in the runs table (the first word of the status).
-_STATUS_STYLE = {"finished": "green", "interrupted": "yellow", "diverged": "red", "damaged:": "bold red"}
+_STATUS_STYLE = {"finished": "green", "stopped": "green", "interrupted": "yellow", "diverged": "red",
+                 "running": "cyan", "damaged:": "bold red"}
+
+RUNS_CAPTION = ("valid acc: the best epoch on validation (the weights predict uses), at that epoch; "
+                "test acc: at the same epoch, or at the last for a run without a validation split (last)")
 
 
 def runs_table(title, summaries) -> Table:
     """One row per run folder (``run_list.RunSummary``), newest first as given."""
-    table = Table(title=title, caption="best: the highest test accuracy, (at its epoch)", caption_justify="left")
+    table = Table(title=title, caption=RUNS_CAPTION, caption_justify="left")
     for column, justify in [("run", "left"), ("model", "left"), ("task", "left"), ("epochs", "right"),
-                            ("best", "right"), ("time", "right"), ("status", "left")]:
+                            ("valid acc (ep)", "right"), ("test acc", "right"), ("time", "right"),
+                            ("status", "left")]:
         table.add_column(column, justify=justify, no_wrap=column != "task")
     for s in summaries:
         epochs = f"{s.done}/{s.planned}" if s.planned is not None and s.done is not None else ""
-        best = f"{s.best_acc:.3f} ({s.best_epoch})" if s.best_acc is not None else ""
+        valid = f"{s.valid_acc:.3f} ({s.best_epoch})" if s.valid_acc is not None else ""
+        test = "" if s.test_acc is None else f"{s.test_acc:.3f}" + (f" (last, {s.best_epoch})"
+                                                                      if s.chosen_on == "last" else "")
         style = _STATUS_STYLE.get(s.status.split(" ")[0], "")
-        table.add_row(escape(s.name), escape(s.model), escape(s.task), epochs, best, _short_duration(s.wall_s),
-                      f"[{style}]{escape(s.status)}[/]" if style else escape(s.status))
+        table.add_row(escape(s.name), escape(s.model), escape(s.task), epochs, valid, test,
+                      _short_duration(s.wall_s), f"[{style}]{escape(s.status)}[/]" if style else escape(s.status))
     return table
 
 
@@ -179,3 +186,15 @@ def _short_duration(seconds):
     if seconds is None:
         return ""
     return f"{seconds:.1f}s" if seconds < 60 else format_duration(seconds)
+
+
+def evaluation_table(scores, pooled=None) -> Table:
+    """``minigrad evaluate``'s figures (``evaluate_run.Score``): one row per task or file, then all together."""
+    table = Table(title="evaluation")
+    for column, justify in [("task", "left"), ("examples", "right"), ("loss", "right"), ("accuracy", "right"),
+                            ("error (%)", "right"), ("file", "left")]:
+        table.add_column(column, justify=justify)
+    for s in scores + ([pooled] if pooled is not None else []):
+        table.add_row(escape(s.name), f"{s.examples:,}", f"{s.loss:.4f}", f"{s.accuracy:.3f}", f"{s.error:.1f}",
+                      escape(s.file))
+    return table
