@@ -262,7 +262,7 @@ def test_predict_json_has_one_weight_per_statement_and_hop(trained):
 def test_predict_json_for_a_qa_run_has_no_attention(qa_run):
     result = invoke("predict", "--run", qa_run, "--story", STORY, "--question", "Where is Mary?", "--json")
     assert result.exit_code == 0, result.output
-    assert set(json.loads(result.output)) == {"answer", "p", "candidates"}
+    assert set(json.loads(result.output)) == {"answer", "p", "candidates", "weights"}
 
 
 def test_predict_on_a_memory_run_without_a_question_says_what_to_pass(trained):

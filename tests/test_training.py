@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 from conftest import TINY_LM, TINY_QA, fail_during, invoke, one_line, write_config
 from minigrad import serialization
@@ -220,7 +221,7 @@ def test_a_checkpoint_every_n_epochs_and_at_the_last(tmp_path, monkeypatch):
     path = write_config(tmp_path, train={**TINY_LM["train"], "epochs": 5, "checkpoint_every": 2})
     saved = []
     real = runs.save_checkpoint
-    monkeypatch.setattr(runs, "save_checkpoint", lambda *a: saved.append(a[3]) or real(*a))
+    monkeypatch.setattr(runs, "save_checkpoint", lambda *a, **k: saved.append(a[3]) or real(*a, **k))
     session = start_session(load_config(path))
     training.train(session)
     assert saved == [2, 4, 5] and saved_epoch(session.run_dir) == 5
@@ -231,10 +232,12 @@ def test_a_checkpoint_every_n_epochs_and_at_the_last(tmp_path, monkeypatch):
 
 
 def assert_only_the_divergence_is_recorded(run_dir, before, epoch, batch):
-    """Every saved file is as it was, but state.json, which adds where the loss diverged."""
-    after = snapshot(run_dir)
-    assert {k: v for k, v in after.items() if k != "state.json"} == \
-        {k: v for k, v in before.items() if k != "state.json"}
+    """Every saved file is as it was, but state.json, which adds where the loss diverged, and
+    config.yaml, whose train.epochs is the resume's new total."""
+    after, changed = snapshot(run_dir), ("state.json", "config.yaml")
+    assert {k: v for k, v in after.items() if k not in changed} == \
+        {k: v for k, v in before.items() if k not in changed}
+    assert yaml.safe_load(after["config.yaml"])["train"]["epochs"] == 3
     assert json.loads((run_dir / "state.json").read_text()) == {"epoch": 1, "diverged": {"epoch": epoch, "batch": batch}}
 
 
