@@ -53,8 +53,9 @@ def print_best(session):
     best = session.best
     if session.stopped_early:
         stopping = session.config.train.early_stopping
+        epochs = f"{stopping.patience} epoch{'s' if stopping.patience != 1 else ''}"
         console.print(f"stopped early at epoch {session.stopped_early}: {stopping.monitor} has not improved "
-                      f"for {stopping.patience} epochs.", markup=False, highlight=False)
+                      f"for {epochs}.", markup=False, highlight=False)
     if best is not None and best.epoch:
         console.print(f"best epoch on validation: {best.epoch} ({best.monitor} {best.value:.4g}), weights in "
                       f"{session.run_dir / 'best.npz'}", markup=False, highlight=False)
