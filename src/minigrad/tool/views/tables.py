@@ -169,7 +169,8 @@ def runs_table(title, summaries) -> Table:
     for column, justify in [("run", "left"), ("model", "left"), ("task", "left"), ("epochs", "right"),
                             ("valid acc (ep)", "right"), ("test acc", "right"), ("time", "right"),
                             ("status", "left")]:
-        table.add_column(column, justify=justify, no_wrap=column != "task")
+        table.add_column(column, justify=justify, no_wrap=column != "task",
+                         min_width=4 if column == "task" else None)
     for s in summaries:
         epochs = f"{s.done}/{s.planned}" if s.planned is not None and s.done is not None else ""
         valid = f"{s.valid_acc:.3f} ({s.best_epoch})" if s.valid_acc is not None else ""
