@@ -67,12 +67,16 @@ def test_the_best_epoch_is_chosen_on_validation_never_on_test(tmp_path, monkeypa
     weights = train_recording(session)
     found = json.loads((session.run_dir / "best.json").read_text())
     assert found["epoch"] == 2 and found["value"] == 1.0 and found["test_acc"] == 0.3
+    found["test_acc"] = 0.25  # what runs shows comes from best.json
+    (session.run_dir / "best.json").write_text(json.dumps(found))
     assert_same_weights(serialization.load(session.run_dir / "best.npz"), weights[2])
     summary = run_list.summarize(session.run_dir, tmp_path)
-    assert (summary.best_epoch, summary.valid_acc, summary.test_acc) == (2, 0.5, 0.3)  # not 0.9, epoch 4's test
+    assert (summary.best_epoch, summary.valid_acc, summary.test_acc) == (2, 0.5, 0.25)  # not 0.9, epoch 4's test
     assert summary.status == "finished"
     listing = one_line(invoke("runs", tmp_path / "runs").output)
-    assert "0.500 (2)" in listing and "0.300" in listing and "0.900" not in listing
+    assert "0.500 (2)" in listing and "0.250" in listing and "0.900" not in listing
+    (session.run_dir / "best.json").write_text("{oops")
+    assert run_list.summarize(session.run_dir, tmp_path).status == "damaged: best.json"
 
 
 def test_early_stopping_stops_and_predict_uses_the_best_weights(tmp_path, monkeypatch):
@@ -94,9 +98,10 @@ def test_early_stopping_stops_and_predict_uses_the_best_weights(tmp_path, monkey
 
 
 def test_stopping_early_is_a_normal_end_of_the_command(tmp_path, monkeypatch):
-    scripted_scores(monkeypatch, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    scripted_scores(monkeypatch, [3.0, 1.0, 3.0, 4.0, 5.0, 6.0])
     path = qa_config(tmp_path, 6, early_stopping={"monitor": "valid_error", "patience": 1})
-    # valid_error: the scripted accuracy is constant, so epoch 1 stays the best and epoch 2 stops
+    # valid_error: the scripted accuracy is constant, so epoch 1 stays the best (epoch 2's lower
+    # valid_loss is not what is watched) and epoch 2 stops
     result = invoke("train", path)
     assert result.exit_code == 0, result.output
     text = one_line(result.output)
@@ -109,6 +114,8 @@ def test_stopping_early_is_a_normal_end_of_the_command(tmp_path, monkeypatch):
     found = json.loads(invoke("predict", "--run", run, "--story", story, "--question", question, "--json",
                               "--weights", "last").output)
     assert found["weights"] == "last (epoch 2)"
+    summary = run_list.summarize(run, tmp_path)
+    assert (summary.best_epoch, summary.status) == (1, "stopped early")
     wrong = invoke("predict", "--run", run, "--story", story, "--question", question, "--weights", "first")
     assert wrong.exit_code == 2 and "--weights 'first': give best or last" in one_line(wrong.output)
 
@@ -155,3 +162,17 @@ def test_a_resumed_run_without_a_new_total_keeps_its_plan(tmp_path):
     assert run_list.summarize(session.run_dir, tmp_path).status == "finished"
     assert not (session.run_dir / "best.json").exists()  # no validation split: no best to choose
     assert Predictor.load(session.run_dir).weights.startswith("last (epoch 2): the run keeps no best epoch")
+
+
+def test_a_suite_counts_a_run_stopped_early_as_finished(tmp_path):
+    from types import SimpleNamespace
+
+    from minigrad.tool.suite import plan
+
+    folder = tmp_path / "task01-seed0"
+    folder.mkdir()
+    suite, run = SimpleNamespace(epochs=10), SimpleNamespace(folder=folder)
+    (folder / "state.json").write_text(json.dumps({"epoch": 4}))
+    assert not plan.is_finished(suite, run)
+    (folder / "state.json").write_text(json.dumps({"epoch": 4, "stopped_early": True}))
+    assert plan.is_finished(suite, run)

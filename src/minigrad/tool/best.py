@@ -88,8 +88,11 @@ def save(run_dir, weights, found):
 def load_info(run_dir):
     """``best.json`` of a run folder, or None when it has none (no validation split, or not yet scored)."""
     file = Path(run_dir) / FILE
-    if not file.is_file():
-        return None
+    return read_info(file) if file.is_file() else None
+
+
+def read_info(file):
+    """The record in a ``best.json`` file; CheckpointError naming it if damaged."""
     return read_json(file, _problem)
 
 

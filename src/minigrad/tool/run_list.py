@@ -112,7 +112,7 @@ def _read_metrics(folder, summary):
     if not (folder / "metrics.csv").exists() and summary.done == 0:
         return
     rows = _read(folder, "metrics.csv", runs.read_metrics)
-    found = _read(folder, best_epoch.FILE, best_epoch.load_info) if (folder / best_epoch.FILE).exists() else None
+    found = _read(folder, best_epoch.FILE, best_epoch.read_info) if (folder / best_epoch.FILE).exists() else None
     summary.wall_s = training_seconds(rows) if rows else None
     if found is None and any("valid_loss" in r for r in rows):  # saved before runs kept best.json
         row = min((r for r in rows if "valid_loss" in r), key=lambda r: r["valid_loss"])
