@@ -15,8 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .tables import add_metrics_row, metrics_table
 
-# Lines of a live view that are not epoch rows: title, header, rules, caption, bar, and a margin.
-FIXED_LINES = 9
+# Lines of a live view that are not epoch rows: title, a two-line header and its rules, a caption that
+# may wrap, the bar, and the line above the view.
+FIXED_LINES = 11
 
 
 def train_with_display(train, session, console, title):
