@@ -81,8 +81,18 @@ def train(
     out: Annotated[Optional[Path], typer.Option(help="Folder that receives run folders (default: runs).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this folder.")] = None,
     set_fields: SetOption = None,
+    threads: Annotated[Optional[int], typer.Option(
+        help="BLAS threads (default 1: minigrad's small products gain little from more, and lose much on "
+             "a busy machine).")] = None,
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
+    from .threads import blas_threads
+
+    with _run(lambda: blas_threads(threads)):
+        _train(config, task, epochs, device, seed, out, resume, set_fields)
+
+
+def _train(config, task, epochs, device, seed, out, resume, set_fields):
     from ..backend import keep_freed_memory
     from . import distributed, training
     from .session import open_session
