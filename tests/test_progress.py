@@ -56,3 +56,12 @@ def test_a_piped_run_prints_each_epoch_as_it_ends(tmp_path):
     assert lines[0].startswith("run folder:")
     assert lines[1].startswith("epoch 1/200  train loss") and lines[2].startswith("epoch 2/200")
     assert still_running
+
+
+def test_a_suite_of_twenty_tasks_keeps_its_running_tasks_and_totals_in_view():
+    from minigrad.tool.suite.view import FIXED_LINES, fitting_rows
+
+    rows = [dict(task=t, running=int(t == 19), waiting=int(t == 20), done=10 * (t < 19)) for t in range(1, 21)]
+    kept, hidden = fitting_rows(rows, 24 - FIXED_LINES)
+    assert len(kept) == 16 and hidden == 4 and [r["task"] for r in kept][-2:] == [19, 20]
+    assert [r["task"] for r in kept][0] == 5  # the earliest finished tasks made room
