@@ -118,7 +118,9 @@ def test_a_language_model_config_is_refused(tmp_path):
 
 def test_suite_writes_results_and_summary_and_one_line_per_run(config, tmp_path):
     setup, lines = run(config, tmp_path / "s")
-    assert len(lines) == 4 and all(" done in " in line and "valid" in line for line in lines)
+    *runs, totals = lines  # a line per run, then the totals after the last
+    assert len(runs) == 4 and all(" done in " in line and "valid" in line for line in runs)
+    assert totals.startswith("4/4 done, 0 running, 0 failed; elapsed ")
     results = read_csv(setup.folder / "results.csv")
     assert list(results[0]) == suite_report.RESULT_COLUMNS
     assert [(r["task"], r["seed"], r["status"], r["epochs"]) for r in results] == \

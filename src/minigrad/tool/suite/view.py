@@ -92,19 +92,39 @@ def finish_times(running_left, waiting, jobs, duration):
     return ends
 
 
+FIXED_LINES = 8  # lines of the live table that are not task rows: title, header, rules, a caption that may wrap
+TOTALS_EVERY = 10  # a log gets the totals line after every this many finished runs
+
+
+def totals_line(progress):
+    """``37/200 done, 2 running, 0 failed; elapsed 3m10s, about 12m left``."""
+    p, left = progress, progress.remaining()
+    estimate = f", about {format_duration(max(left.values()))} left" if left else ""
+    return (f"{p.count('done')}/{len(p.runs)} done, {p.count('running')} running, {p.count('failed')} failed; "
+            f"elapsed {format_duration(time.perf_counter() - p.began)}{estimate}")
+
+
+def fitting_rows(rows, room):
+    """The task rows that fit in ``room`` lines, and how many were left out: finished tasks go first
+    (from the top), then waiting ones (from the bottom), so the running tasks stay in view."""
+    room = max(room, 1)
+    finished = [i for i, r in enumerate(rows) if not r["running"] and not r["waiting"]]
+    dropped = set(finished[:max(len(rows) - room, 0)])
+    kept = [r for i, r in enumerate(rows) if i not in dropped]
+    return kept[:room], len(dropped)
+
+
 class LiveView:
     """A table of tasks, redrawn in place a few times a second (for a terminal)."""
 
     def __init__(self, console, progress, title):
-        self.progress = progress
-        self.live = Live(console=console, refresh_per_second=2, transient=False,
-                         get_renderable=lambda: suite_progress_table(title, progress.rows(), self._caption()))
+        self.progress, self.console, self._title = progress, console, title
+        self.live = Live(console=console, refresh_per_second=2, transient=False, get_renderable=self._table)
 
-    def _caption(self):
-        p, left = self.progress, self.progress.remaining()
-        estimate = f", about {format_duration(max(left.values()))} left" if left else ""
-        return (f"{p.count('done')}/{len(p.runs)} done, {p.count('running')} running, {p.count('failed')} failed; "
-                f"elapsed {format_duration(time.perf_counter() - p.began)}{estimate}")
+    def _table(self):
+        rows, hidden = fitting_rows(self.progress.rows(), self.console.height - FIXED_LINES)
+        caption = totals_line(self.progress) + (f" (and {hidden} finished tasks above)" if hidden else "")
+        return suite_progress_table(self._title, rows, caption)
 
     def started(self, run):
         self.progress.start(run)
@@ -131,8 +151,12 @@ class LineView:
 
     def finished(self, run, result):
         self.progress.finish(run, result)
-        self.console.print(run_line(result, self.progress.count("done") + self.progress.count("failed"),
-                                    len(self.progress.runs)), markup=False, highlight=False)
+        ended = self.progress.count("done") + self.progress.count("failed")
+        self.console.print(run_line(result, ended, len(self.progress.runs)), markup=False, highlight=False,
+                           soft_wrap=True)
+        if ended % TOTALS_EVERY == 0 or ended == len(self.progress.runs):
+            self.console.print(totals_line(self.progress), markup=False, highlight=False, soft_wrap=True)
+        self.console.file.flush()
 
     def __enter__(self):
         return self
