@@ -8,9 +8,13 @@ limit alone is something a machine with 24 GiB of memory can build (with the
 other fields at ordinary values); the README's run-file section lists them.
 """
 
+import re
 from typing import Annotated
 
 from pydantic import Field
+
+from ...errors import ConfigError
+from .errors import short_repr
 
 MAX_WIDTH = 8192  # embedding_dim, hidden_size, a layer's dim, n_inputs and n_outputs
 MAX_RECURRENT_LAYERS = 64  # stacked recurrent cells
@@ -24,6 +28,7 @@ MAX_EPOCHS = 10**6  # train.epochs, every *_every, optimizer.schedule.every, lin
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 MAX_INDEX = 2**31 - 1  # loss.ignore_index, either sign
 MAX_NAME_LENGTH = 100  # the run's name, which names its folder
+MAX_PATH, MAX_PATH_PART = 1024, 255  # train.out: characters in all, bytes of each folder's name
 MAX_SUITE_SEEDS = 1000  # minigrad suite --seeds
 MAX_JOBS = 1024  # minigrad suite --jobs
 
@@ -45,3 +50,16 @@ Length = _bounded(1, MAX_LENGTH)
 Epochs = _bounded(1, MAX_EPOCHS)  # a number of epochs, or "every N epochs"
 Seed = _bounded(0, MAX_SEED)
 Index = _bounded(-MAX_INDEX, MAX_INDEX)
+
+
+def check_seed(seed, option):
+    """Refuse a seed given on the command line that numpy cannot take."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{option} {short_repr(seed)}: a seed is a whole number from 0 to {MAX_SEED}.", hint="e.g. --seed 0")
+
+
+def check_task_option(task, option="--task"):
+    """Refuse a task option of digits that are not ASCII ('²') or too many to be a task, before it is a number."""
+    if task is not None and task.isdigit() and not re.fullmatch(r"[0-9]{1,4}", task):
+        raise ConfigError(f"{option} {short_repr(task)}: unknown task.",
+                          hint="Use a number 1-20, a name qa1-qa20, the path of a '*_train.txt' file, or all.")

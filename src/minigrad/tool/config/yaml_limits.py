@@ -19,7 +19,12 @@ MAX_VALUES = 100_000  # values once every alias is expanded; a run file needs a 
 
 # libyaml's parser where PyYAML has it: the same events, many times faster.
 _PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_EDIT = "A run file needs a few levels of sections and a few dozen values; check the file"
+
+
+def _hint(what, about=""):
+    """What to do: a run file needs a few levels of sections and a few dozen values."""
+    check = "the file" if what == "the file" else "the --set text"
+    return f"A run file needs a few levels of sections and a few dozen values; check {check}{about}."
 
 
 def read_limited(path):
@@ -28,7 +33,7 @@ def read_limited(path):
         data = file.read(MAX_RUN_FILE_BYTES + 1)
     if len(data) > MAX_RUN_FILE_BYTES:
         raise ConfigError(f"{path}: the file is over {MAX_RUN_FILE_BYTES // (1 << 20)} MiB, too large for a run file",
-                          f"{_EDIT}: is it the right file?")
+                          _hint("the file", ": is it the right file?"))
     return data
 
 
@@ -40,7 +45,7 @@ def check_text(text, where, what="the file"):
     """
     if len(text) > MAX_RUN_FILE_BYTES:
         raise ConfigError(f"{where}: {what} is over {MAX_RUN_FILE_BYTES // (1 << 20)} MiB of text",
-                          f"{_EDIT}.")
+                          _hint(what))
     try:
         _count(yaml.parse(text, Loader=_PARSER), where, what)
     except yaml.YAMLError:
@@ -59,7 +64,7 @@ def _count(events, where, what):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             open_nodes.append([event.anchor, 1])
             if len(open_nodes) > MAX_DEPTH:
-                raise ConfigError(f"{where}: {what} nests values more than {MAX_DEPTH} deep", f"{_EDIT}.")
+                raise ConfigError(f"{where}: {what} nests values more than {MAX_DEPTH} deep", _hint(what))
             size, total = 0, total + 1
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             anchor, size = open_nodes.pop()
@@ -79,11 +84,11 @@ def _count(events, where, what):
             open_nodes[-1][1] += size
         if total > MAX_VALUES:
             raise ConfigError(f"{where}: {what} holds more than {MAX_VALUES:,} values once its aliases are expanded",
-                              f"{_EDIT}'s anchors (&) and aliases (*).")
+                              _hint(what, "'s anchors (&) and aliases (*)"))
 
 
 def _check_not_inside(anchor, open_nodes, where, what):
     """An alias inside the value it names would make a value that contains itself."""
     if any(open_anchor == anchor for open_anchor, _ in open_nodes):
         raise ConfigError(f"{where}: {what} has an alias (*{anchor}) inside the value it names",
-                          f"{_EDIT}'s anchors (&) and aliases (*).")
+                          _hint(what, "'s anchors (&) and aliases (*)"))
