@@ -82,7 +82,8 @@ def _load(text, where, invalid, what):
         at = f"{where}:{mark.line + 1}" if mark and what == "the file" else where
         raise ConfigError(f"{at}: {invalid}: {e.problem or e.context}", _QUOTE if what == "the value" else None) from None
     except (yaml.YAMLError, ValueError) as e:  # ValueError: a date such as 2024-13-45, an integer of 5000 digits
-        raise ConfigError(f"{where}: {invalid}: {short_text(str(e))}", _QUOTE if what == "the value" else None) from None
+        reason = short_text((str(e).splitlines() or [""])[0])  # a reader's error adds lines quoting the text
+        raise ConfigError(f"{where}: {invalid}: {reason}", _QUOTE if what == "the value" else None) from None
     except RecursionError:  # not expected after check_text; never a traceback all the same
         raise ConfigError(f"{where}: {what} nests values too deep to read") from None
 

@@ -17,7 +17,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from ...data.babi import resolve_task
 from ...data.joint import check_tasks, task_list
 from ...errors import DataError
-from .errors import short_repr
+from .errors import short_repr, short_text
 from .limits import MAX_PATH, MAX_PATH_PART, BatchSize, Epochs, ExampleCount, Index, Length, Seed
 
 # Whole numbers must be written as numbers: strict, so `true` or "3" is not taken for 1 or 3. Sizes, counts
@@ -92,8 +92,9 @@ class DataConfig(Section):
             for one in (tasks or [task]) if check_data else ():
                 resolve_task(one, "train")
                 resolve_task(one, "test")
-        except DataError as e:
-            raise ValueError(f"{e.message}. {e.hint or ''}".strip()) from None
+        except DataError as e:  # the message holds a path: shortened, as every value in a message is
+            message = f"{e.message}. {e.hint or ''}".strip().replace(str(one), short_text(str(one), 60))
+            raise ValueError(short_text(message, 300)) from None
         except OSError as e:  # a path too long for the system, say
             raise ValueError(f"cannot read the task file {short_repr(one)}: {e.strerror or e}") from None
         return task

@@ -48,8 +48,9 @@ def check_text(text, where, what="the file"):
                           _hint(what))
     try:
         _count(yaml.parse(text, Loader=_PARSER), where, what)
-    except yaml.YAMLError:
-        return
+    except yaml.YAMLError as e:
+        if "maximum nesting depth" in str(e):  # libyaml's own limit (1000), met looking ahead of the events
+            raise ConfigError(f"{where}: {what} nests values more than {MAX_DEPTH} deep", _hint(what)) from None
 
 
 def _count(events, where, what):
