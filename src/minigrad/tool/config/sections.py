@@ -84,7 +84,8 @@ class DataConfig(Section):
         A saved run is read with ``check_data=False``: predicting needs no data files.
         """
         tasks, check_data = task_list(task), (info.context or {}).get("check_data", True)
-        for one in tasks or [task]:
+        one = task  # the task a message names
+        for one in [task] if tasks is None else tasks:
             _check_task_shape(one)
         try:
             if tasks is not None:
