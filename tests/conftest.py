@@ -95,7 +95,10 @@ def train_run(folder, base=TINY_LM, **sections):
     from minigrad.tool.config import load_config
 
     session = start_session(load_config(write_config(folder, base, **sections)))
-    training.train(session)
+    try:
+        training.train(session)
+    finally:
+        session.close()  # let go of the folder, as minigrad train does when it ends
     return session.run_dir
 
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import TINY_LM, invoke, train_run
+from conftest import TINY_LM, invoke, one_line, train_run
 from minigrad.tool.views import plot
 
 pytest.importorskip("matplotlib")
@@ -76,3 +76,10 @@ def test_without_matplotlib_the_command_says_how_to_install(two_runs, tmp_path, 
 def test_a_missing_run_is_one_message(tmp_path):
     result = invoke("plot", tmp_path / "nothing")
     assert result.exit_code == 1 and "no run folder" in result.output
+
+
+def test_an_output_without_a_suffix_is_written_and_named_as_png(two_runs, tmp_path):
+    result = invoke("plot", two_runs[0], "-o", tmp_path / "curves")
+    assert result.exit_code == 0, result.output
+    assert png_size(tmp_path / "curves.png") == (1100, 450) and not (tmp_path / "curves").exists()
+    assert f"wrote {tmp_path / 'curves.png'}" in one_line(result.output)

@@ -1,5 +1,6 @@
 """Prediction from a saved run, through ``Predictor`` and ``minigrad predict``."""
 
+import json
 import re
 
 import numpy as np
@@ -115,12 +116,26 @@ def test_predict_without_a_run_folder(tmp_path, monkeypatch):
     assert "no run folder at runs/latest" in one_line(result.output) and "minigrad train" in result.output
 
 
-@pytest.mark.parametrize("missing", ["weights.npz", "vocab.json", "config.yaml", "state.json", "meta.json"])
+@pytest.mark.parametrize("missing", ["weights.npz", "vocab.json", "config.yaml", "meta.json",
+                                     ["state.json", "checkpoint.npz"]])
 def test_predict_from_an_incomplete_run(lm_run_copy, missing):
-    (lm_run_copy / missing).unlink()
+    for name in [missing] if isinstance(missing, str) else missing:
+        (lm_run_copy / name).unlink()
+    missing = missing if isinstance(missing, str) else missing[0]
     result = invoke("predict", "--run", lm_run_copy, "--context", "mary moved to the")
     assert result.exit_code == 1
     assert f"run folder {lm_run_copy} is incomplete: missing {missing}" in one_line(result.output)
+
+
+def test_a_run_killed_between_its_checkpoint_and_state_json_is_complete(lm_run_copy):
+    """The checkpoint is written before state.json: once it is whole, so is the epoch."""
+    (lm_run_copy / "state.json").unlink()
+    result = invoke("predict", "--run", lm_run_copy, "--context", "mary moved to the")
+    assert result.exit_code == 0, result.output
+    (lm_run_copy / "state.json").write_text('{"epoch": 0}')  # one epoch behind the checkpoint
+    resumed = invoke("train", "--resume", lm_run_copy, "--epochs", "2")
+    assert resumed.exit_code == 0, resumed.output
+    assert "epoch 2" in resumed.output and json.loads((lm_run_copy / "state.json").read_text()) == {"epoch": 2}
 
 
 def test_predict_from_a_truncated_weights_file(lm_run_copy):

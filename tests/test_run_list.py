@@ -54,6 +54,7 @@ def run_folder(tmp_path_factory):
     diverged = _session(folder, "diverged", optimizer={"name": "sgd", "lr": 1e4})
     with pytest.raises(TrainingDiverged):
         training.train(diverged)
+    interrupted.close(), diverged.close()
     for age, run in enumerate((diverged.run_dir, interrupted.run_dir, finished)):  # newest: finished
         for f in run.iterdir():
             os.utime(f, (1_000_000 + age * 100, 1_000_000 + age * 100))
@@ -83,6 +84,8 @@ def test_the_interrupted_run_resumes(run_folder, tmp_path):
     session = resume_session(copy)
     assert session.start_epoch == 1
     training.train(session)
+    assert run_list.summarize(copy, tmp_path).status == "running"  # the session still holds the folder
+    session.close()
     assert run_list.summarize(copy, tmp_path).status == "finished"
 
 

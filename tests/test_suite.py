@@ -182,6 +182,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(config, tmp_path):
 
     with pytest.raises(MinigradError, match="epoch 1 is saved"):
         training.train(session, on_epoch_start=lambda epoch, _: epochs.append(epoch), on_batch=stop_in_epoch_2)
+    session.close()
     metrics = session.run_dir / "metrics.csv"
     header, first = metrics.read_text().splitlines()
     marked = first.split(",")

@@ -62,6 +62,9 @@ def save(state_dict, path):
                               hint="Check that the folder exists, is writable and has space.") from None
 
 
+TEMPORARY_PREFIX = ".tmp-"  # write_atomic's files before their rename; a killed write leaves one behind
+
+
 def write_atomic(path, write, binary=True):
     """Write a file through ``write(file)`` so readers see the old or the new one, never half.
 
@@ -71,7 +74,7 @@ def write_atomic(path, write, binary=True):
     untouched.
     """
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    fd, temp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
             write(file)
@@ -86,8 +89,12 @@ def write_atomic(path, write, binary=True):
 
 
 def write_text_atomic(path, text):
-    """``write_atomic`` for a text file."""
-    write_atomic(path, lambda file: file.write(text), binary=False)
+    """``write_atomic`` for a text file; CheckpointError naming ``path`` if it cannot be written."""
+    try:
+        write_atomic(path, lambda file: file.write(text), binary=False)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}.",
+                              hint="Check that the folder exists, is writable and has space.") from None
 
 
 def load(path):
@@ -108,6 +115,7 @@ def load(path):
         raise CheckpointError(f"{path} is damaged or not a weights file (it is not an .npz archive).",
                               hint="Pass a file written by minigrad.save, or save the weights again.")
     try:
+        _check_sizes(path)
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             arrays = {}  # a bare .npy array: readable, but not a weights archive
@@ -120,6 +128,41 @@ def load(path):
             hint="It may be truncated by an interrupted copy or save: save it again, or use another file.",
         ) from None
     return _check_marker(path, arrays)
+
+
+MAX_LOAD_BYTES = 8 << 30  # the arrays of one file, unpacked: far above any model a run file can describe
+
+
+def _check_sizes(path):
+    """Refuse an archive before unpacking it if its arrays would not fit, or do not match their headers.
+
+    Each member's ``.npy`` header says its dtype and shape, and the zip says
+    how many bytes it unpacks to: a member that claims more elements than it
+    holds, or that unpacks to gigabytes (a "zip bomb"), is refused here
+    instead of running the machine out of memory. A bare ``.npy`` file is
+    left to ``np.load``.
+    """
+    if not zipfile.is_zipfile(path):
+        return
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if sum(m.file_size for m in members) > MAX_LOAD_BYTES:
+            raise ValueError(f"its arrays unpack to more than {MAX_LOAD_BYTES >> 30} GiB")
+        for member in members:
+            with archive.open(member) as file:
+                _check_member(member, file)
+
+
+def _check_member(member, file):
+    version = np.lib.format.read_magic(file)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in read_header:
+        raise ValueError(f"{member.filename} has .npy format {version}, which minigrad does not write")
+    shape, _, dtype = read_header[version](file)
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise ValueError(f"{member.filename} holds {dtype} values, not numbers")
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != member.file_size - file.tell():
+        raise ValueError(f"{member.filename} does not hold the {shape} array its header declares")
 
 
 def _starts_like_numpy_data(path):

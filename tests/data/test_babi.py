@@ -79,7 +79,8 @@ def test_a_story_ends_where_ids_restart(tmp_path):
     (["1 Mary went home.", "2 Where is Mary?"], 2, "line 2 is a question without its answer"),
     (["1 Mary went home.", "2 Where is Mary?  "], 2, "question without its answer"),
     (["\u00b2 Mary went home."], 1, "line id"),  # a digit to isdigit(), not to int()
-    (["1" * 5000 + " Mary went home."], 1, "line id"),  # longer than int() reads
+    (["1" * 1900 + " Mary went home."], 1, "line id"),  # a line id of 1,900 digits
+    (["1" * 5000 + " Mary went home."], 1, "a line longer than the 2,000 characters"),
 ])
 def test_broken_line_names_file_and_line(tmp_path, lines, bad_line, words):
     path = write(tmp_path, "\n".join(lines) + "\n")

@@ -116,6 +116,28 @@ def _parse_supporting(text, where):
         raise DataError(f"{where}: supporting facts must be line ids, got {text!r}") from None
 
 
+MAX_LINE_CHARS = 2_000  # bAbI's lines are under 200 characters; every line is padded to the longest
+
+
+def _check_length(text, where):
+    if len(text) > MAX_LINE_CHARS:
+        raise DataError(f"{where}: a line longer than the {MAX_LINE_CHARS:,} characters minigrad reads.",
+                        "bAbI lines are under 200 characters: check that this is a bAbI task file and "
+                        "that its lines have their line breaks.")
+
+
+class _BoundedLines:
+    """A text file's lines, each read at most ``MAX_LINE_CHARS + 1`` characters at a time, so that
+    a file without line breaks is refused after a few kilobytes instead of read whole."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def __iter__(self):
+        while line := self.file.readline(MAX_LINE_CHARS + 2):
+            yield line
+
+
 def parse_stories(lines, source="<text>"):
     """Group lines into stories; a story ends where the line ids restart at 1.
 
@@ -131,6 +153,7 @@ def parse_stories(lines, source="<text>"):
         if not text.strip():
             continue
         where = f"{source}:{number}"
+        _check_length(text, where)
         line = parse_line(text, where)
         if line.id == 1 and current:
             stories.append(_make_story(current))
@@ -166,7 +189,7 @@ def load_stories(path):
     try:
         # utf-8-sig: a byte-order mark, as some editors write, is not part of the first line
         with open(path, encoding="utf-8-sig") as f:
-            stories = parse_stories(f, source=str(path))
+            stories = parse_stories(_BoundedLines(f), source=str(path))
     except FileNotFoundError:
         raise DataError(f"data file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as e:

@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console, Group
-from rich.live import Live
+from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import MinigradError
 
@@ -85,8 +83,18 @@ def train(
     out: Annotated[Optional[Path], typer.Option(help="Folder that receives run folders (default: runs).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this folder.")] = None,
     set_fields: SetOption = None,
+    threads: Annotated[Optional[int], typer.Option(
+        help="BLAS threads (default 1: minigrad's small products gain little from more, and lose much on "
+             "a busy machine).")] = None,
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
+    from .threads import blas_threads
+
+    with _run(lambda: blas_threads(threads)):
+        _train(config, task, epochs, device, seed, out, resume, set_fields)
+
+
+def _train(config, task, epochs, device, seed, out, resume, set_fields):
     from ..backend import keep_freed_memory
     from . import distributed, training
     from .config.limits import check_task_option
@@ -99,11 +107,14 @@ def train(
     options = {"task": task, "epochs": epochs, "device": device, "seed": seed, "out": out}
     session = _run(lambda: open_session(config, resume, set_fields, **options))
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
-    if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
-        _run(lambda: training.train(session))
-        return
-    console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False)
-    _run(lambda: _train_with_display(training, session))
+    try:
+        if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
+            _run(lambda: training.train(session))
+            return
+        console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False, soft_wrap=True)
+        _run(lambda: _train_with_display(training, session))
+    finally:
+        session.close()  # a suite's worker goes on to other runs: let go of this one's folder
     _print_per_task(session.run_dir)
     console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
                   highlight=False, markup=False)
@@ -120,28 +131,13 @@ def _print_per_task(run_dir):
 
 
 def _train_with_display(training, session):
-    """Run training under a live view: the metrics table above a progress bar."""
+    """Train under the live view in a terminal, or with a plain line per epoch in a log."""
     from ..data.joint import describe_tasks
-    from .views.tables import add_metrics_row, metrics_table
+    from .views.progress import train_with_display
 
     data = session.config.data
-    table = metrics_table(f"{session.config.name}: {describe_tasks(data.task)}, mode {data.mode}",
-                          valid=session.datasets.valid is not None)
-    for row in session.metrics:
-        add_metrics_row(table, row)
-    progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("batches"), TimeElapsedColumn(), console=console)
-    bar = progress.add_task("train", total=1, epoch=0)
-    try:
-        with Live(Group(table, progress), console=console, refresh_per_second=8):
-            training.train(
-                session,
-                on_epoch_start=lambda epoch, total: progress.reset(bar, total=total, epoch=epoch),
-                on_batch=lambda done: progress.update(bar, completed=done),
-                on_eval=lambda row: add_metrics_row(table, row),
-            )
-    finally:
-        console.print()  # end the progress line, which a non-terminal output leaves open, before any message
+    title = f"{session.config.name}: {describe_tasks(data.task)}, mode {data.mode}"
+    train_with_display(training.train, session, console, title)
 
 
 @app.command()

@@ -37,7 +37,7 @@ class Predictor:
     @classmethod
     def load(cls, run_dir):
         """Rebuild the model a run folder describes and load its weights."""
-        saved = runs.load_run(run_dir)
+        saved = runs.load_run(run_dir, metrics=False)
         # check_data=False: the run folder is all prediction needs; the data may have moved.
         config = load_config(saved.path / "config.yaml", {"device": "cpu"}, check_data=False)
         if saved.meta["mode"] != config.data.mode:
@@ -110,6 +110,7 @@ def ask(run, context=None, story=None, story_file=None, question=None, top_k=5):
     story (``story``, or the text of ``story_file``); a memory network also
     tells where each hop looked.
     """
+    _check_inputs(context, story, story_file, question)
     predictor = Predictor.load(run)
     if context is not None:
         return "next word", predictor.next_word(context, top_k), None
@@ -123,10 +124,31 @@ def ask(run, context=None, story=None, story_file=None, question=None, top_k=5):
     return "answer", predictor.answer(text, question, top_k), None
 
 
+def _check_inputs(context, story, story_file, question):
+    """Refuse inputs that would be silently dropped: each run answers one kind of request."""
+    if context is not None and (story, story_file, question) != (None, None, None):
+        raise MinigradError("--context asks a language-model run for the next word; --story and --question "
+                            "ask a question-answering run: give one or the other.")
+    if story is not None and story_file is not None:
+        raise MinigradError("both --story and --story-file give the story: give one.")
+
+
+MAX_STORY_BYTES = 256 << 10  # a bAbI story is a few kilobytes; the memory network reads its last 50 lines
+
+
 def _story_text(story, story_file):
     if story_file is None:
         return story or ""
     try:
-        return story_file.read_text(encoding="utf-8")
+        with open(story_file, "rb") as file:
+            data = file.read(MAX_STORY_BYTES + 1)  # /dev/zero, or a disk image, is never read whole
     except OSError as exc:
         raise MinigradError(f"cannot read --story-file {story_file}: {exc.strerror}.") from None
+    if len(data) > MAX_STORY_BYTES:
+        raise MinigradError(f"--story-file {story_file} is larger than {MAX_STORY_BYTES >> 10} KiB.",
+                            hint="Give the story a question is about: its statements, one a line.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MinigradError(f"--story-file {story_file} is not UTF-8 text (byte {exc.start}).",
+                            hint="Save the story as UTF-8 text, one statement a line.") from None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CheckpointError, MinigradError
-from . import runs
+from . import lock, runs
 from .suite.report import training_seconds
 
 # Any of these files makes a folder a run folder (a run stopped early may lack the others).
@@ -57,7 +57,7 @@ def summarize(folder, root):
     except _Damaged as exc:
         summary.status = f"damaged: {exc.file}"
         return summary
-    summary.status = _status(summary, state)
+    summary.status = _status(summary, state, folder)
     return summary
 
 
@@ -114,7 +114,9 @@ def _read_metrics(folder, summary):
         summary.wall_s = training_seconds(rows)
 
 
-def _status(summary, state):
+def _status(summary, state, folder):
+    if lock.holder(folder) is not None:
+        return "running"
     if "diverged" in state:
         where = state["diverged"]
         return f"diverged (epoch {where.get('epoch')})" if isinstance(where, dict) else "diverged"

@@ -19,6 +19,7 @@ from ..errors import CheckpointError, ConfigError, DataError
 from ..models import build_model
 from ..optim import SGD, Adam
 from . import distributed, runs
+from .lock import RunLock
 from .config import RunConfig, bundled, load_config
 from .config.overrides import parse_settings
 
@@ -35,6 +36,11 @@ class Session:
     start_epoch: int = 0
     metrics: list = field(default_factory=list)
     world: object = distributed.ALONE  # the processes training together (see minigrad.tool.distributed)
+    lock: object = None  # rank 0's hold on run_dir (see minigrad.tool.lock), let go by close()
+
+    def close(self):
+        if self.lock is not None:
+            self.lock.release()
 
 
 def make_optimizer(spec, parameters):
@@ -94,17 +100,35 @@ def start_session(config):
     """A new run: build everything and create its folder."""
     world = distributed.world()
     datasets, model, optimizer = build(config)
-    run_dir = None
+    run_dir = lock = None
     if world.is_root:  # under MPI, rank 0 alone writes the run folder
         run_dir = runs.new_run_dir(config.train.out, config.name)
-        runs.save_setup(run_dir, config, datasets.vocab, _meta(config, datasets))
+        lock = RunLock(run_dir).acquire()
+        try:
+            runs.save_setup(run_dir, config, datasets.vocab, _meta(config, datasets))
+        except BaseException:
+            lock.release()  # a suite's worker goes on to other runs
+            raise
     world.broadcast(model.parameters())  # identical from the same seed; rank 0's copy makes it certain
-    return Session(config, datasets, model, optimizer, world.from_root(run_dir), world=world)
+    return Session(config, datasets, model, optimizer, world.from_root(run_dir), world=world, lock=lock)
 
 
 def resume_session(run_path, overrides=None):
     """Continue a saved run from its last complete epoch (``overrides`` may raise ``epochs``)."""
+    world = distributed.world()
+    # Rank 0 holds the folder before reading it: no other process may be writing it meanwhile.
+    lock = RunLock(runs.run_folder(run_path)).acquire() if world.is_root else None
+    try:
+        return _resumed(run_path, overrides, world, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _resumed(run_path, overrides, world, lock):
     saved = runs.load_run(run_path)
+    runs.remove_temporaries(saved.path)  # left by a process killed while writing; none is writing now
     config = load_config(saved.path / "config.yaml", overrides)
     datasets, model, optimizer = build(config)
     if datasets.vocab != saved.vocab:
@@ -112,12 +136,11 @@ def resume_session(run_path, overrides=None):
                               hint="The data files changed since the run was saved; start a new run.")
     epoch = runs.restore_checkpoint(saved.path, model, optimizer)
     _check_epochs_left(saved.path, epoch, config.train.epochs, (overrides or {}).get("epochs") is not None)
-    world = distributed.world()
     if world.is_root:
         runs.point_latest(saved.path)
     world.broadcast(model.parameters())
     metrics = [row for row in saved.metrics if row["epoch"] <= epoch]
-    return Session(config, datasets, model, optimizer, saved.path, epoch, metrics, world)
+    return Session(config, datasets, model, optimizer, saved.path, epoch, metrics, world, lock)
 
 
 def _check_epochs_left(run_dir, done, wanted, from_option):

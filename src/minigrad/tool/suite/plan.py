@@ -153,11 +153,22 @@ def _identity(config):
     return resolved
 
 
+def _read_suite_file(file):
+    try:
+        saved = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ConfigError(f"{file} is damaged ({getattr(exc, 'strerror', None) or exc}).",
+                          hint="Restore it, or give another --out for a new suite.") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"{file} is damaged (not a mapping).", hint="Restore it, or give another --out.")
+    return saved
+
+
 def _check_folder(folder, config_path, set_texts, identity):
     """Refuse a folder made by another run file or other settings; remember ours in a new one."""
     file = folder / SUITE_FILE
     if file.is_file():
-        saved = json.loads(file.read_text(encoding="utf-8"))
+        saved = _read_suite_file(file)
         if saved.get("run") != identity:
             before = " ".join([saved.get("config", "?")] + [f"--set {t}" for t in saved.get("set", [])])
             raise ConfigError(f"{folder} holds a suite of another run file or other --set values "
@@ -167,7 +178,11 @@ def _check_folder(folder, config_path, set_texts, identity):
     if folder.is_dir() and any(folder.iterdir()):
         raise ConfigError(f"{folder} is not empty and has no {SUITE_FILE}, so it is not a suite folder.",
                           hint="Give an empty or new folder with --out.")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the suite folder {folder}: {exc.strerror or exc}.",
+                          hint="Give a folder that can be made with --out, e.g. --out suites/mine.") from None
     saved = {"config": str(config_path), "set": list(set_texts or ()), "run": identity}
     write_text_atomic(file, json.dumps(saved, indent=2) + "\n")
 

@@ -30,7 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import distributed
+from ...errors import CheckpointError
+from .. import distributed, runs
 from ..training import Interrupted
 
 ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -47,10 +48,10 @@ class Outcome:
 
 
 def saved_epoch(folder):
-    """The last complete epoch of a run folder (its state.json), or 0 before the first one."""
+    """The last complete epoch of a run folder (see ``runs.saved_epoch``), or 0 before the first one."""
     try:
-        return int(json.loads((Path(folder) / "state.json").read_text(encoding="utf-8"))["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return runs.saved_epoch(folder)
+    except CheckpointError:
         return 0
 
 

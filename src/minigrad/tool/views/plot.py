@@ -133,6 +133,8 @@ def plot(paths, output=None):
         fig = curves(list(zip(_names(paths), [read_metrics(p) for p in paths])))
         default = "curves.png"
     output = Path(output or default)
+    if not output.suffix:  # matplotlib would add .png itself and write another file than the one named
+        output = output.with_name(output.name + ".png")
     try:
         fig.savefig(output)
     except (OSError, ValueError) as exc:
