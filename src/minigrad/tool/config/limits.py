@@ -28,7 +28,6 @@ MAX_EPOCHS = 10**6  # train.epochs, every *_every, optimizer.schedule.every, lin
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 MAX_INDEX = 2**31 - 1  # loss.ignore_index, either sign
 MAX_NAME_LENGTH = 100  # the run's name, which names its folder
-MAX_PATH, MAX_PATH_PART = 1024, 255  # train.out: characters in all, bytes of each folder's name
 MAX_SUITE_SEEDS = 1000  # minigrad suite --seeds
 MAX_JOBS = 1024  # minigrad suite --jobs
 

@@ -5,9 +5,7 @@ silently. ``field_error`` reports a check that looks at several fields as
 an error of one of them.
 """
 
-import os
 import re
-from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
@@ -18,7 +16,7 @@ from ...data.babi import resolve_task
 from ...data.joint import check_tasks, task_list
 from ...errors import DataError
 from .errors import short_repr, short_text
-from .limits import MAX_PATH, MAX_PATH_PART, BatchSize, Epochs, ExampleCount, Index, Length, Seed
+from .limits import BatchSize, Epochs, ExampleCount, Index, Length, Seed
 
 # Whole numbers must be written as numbers: strict, so `true` or "3" is not taken for 1 or 3. Sizes, counts
 # and lengths have a maximum too: see .limits.
@@ -190,17 +188,3 @@ class TrainConfig(Section):
     # Stop when a batch's loss exceeds this many times ln(vocabulary size), the loss of a model
     # that knows nothing and guesses every word alike; null turns the check off (NaN still stops).
     max_loss_ratio: Optional[Annotated[float, Field(strict=True, gt=1, allow_inf_nan=False)]] = 10.0
-
-    @field_validator("out")
-    @classmethod
-    def _out_is_a_possible_path(cls, out):
-        """A path the system could make: names of at most 255 bytes, at most ``MAX_PATH`` characters in all."""
-        if len(out) > MAX_PATH:
-            raise ValueError(f"a path of {len(out):,} characters is over the limit of {MAX_PATH:,}")
-        if "\0" in out:
-            raise ValueError("a path cannot hold a NUL character")
-        for part in Path(out).parts:
-            if len(os.fsencode(part)) > MAX_PATH_PART:
-                raise ValueError(f"the folder name {short_repr(part)} is over the limit of {MAX_PATH_PART} bytes")
-        return out
-
