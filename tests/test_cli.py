@@ -127,11 +127,11 @@ BAD_CONFIGS = [
     ("key typo", {"optimizer": {"name": "sgd", "lrr": 0.1}}, [], ["optimizer.lrr", "unknown key", "did you mean 'lr'"]),
     ("negative lr", {"optimizer": {"name": "sgd", "lr": -0.1}}, [], ["optimizer.lr", "greater than 0", "-0.1"]),
     ("device", {"device": "tpu"}, [], ["device", "'tpu'", "'cpu' or 'cuda'"]),
-    ("device option", {}, ["--device", "tpu"], ["device", "'tpu'", "set by an override"]),
+    ("device option", {}, ["--device", "tpu"], ["device", "'tpu'", "set by --device"]),
     ("task", {"data": {**TINY_LM["data"], "task": 99}}, [], ["data.task", "unknown task '99'", "1-20"]),
-    ("task option", {}, ["--task", "99"], ["data.task", "unknown task '99'", "set by an override"]),
+    ("task option", {}, ["--task", "99"], ["data.task", "unknown task '99'", "set by --task"]),
     ("task name option", {}, ["--task", "qa99"], ["data.task", "unknown task 'qa99'"]),
-    ("epochs option", {}, ["--epochs", "0"], ["train.epochs", "greater than 0", "set by an override"]),
+    ("epochs option", {}, ["--epochs", "0"], ["train.epochs", "greater than 0", "set by --epochs"]),
 ]
 
 

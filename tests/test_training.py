@@ -118,7 +118,7 @@ def test_resume_problems(tmp_path, lm_run_copy):
 
     result = invoke("train", "--resume", lm_run_copy, "--epochs", "0")
     assert result.exit_code == 2
-    assert "train.epochs" in result.output and "set by an override" in result.output
+    assert "train.epochs" in result.output and "set by --epochs" in result.output
 
     (lm_run_copy / "weights.npz").unlink()
     with pytest.raises(CheckpointError, match="missing weights.npz"):

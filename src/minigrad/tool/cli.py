@@ -32,8 +32,10 @@ def gradcheck(
     """Check every op's and layer's gradient against finite differences."""
     from ..gradcheck import check_case
     from ..models.cases import cases_named
+    from .config.limits import check_seed
     from .views.tables import gradcheck_table
 
+    _run(lambda: check_seed(seed, "--seed"))
     results = _run(lambda: [check_case(c, seed) for c in cases_named(op)])
     console.print(gradcheck_table(results))
     failed = [r for r in results if not r.result.ok]
@@ -69,11 +71,13 @@ def train(
 def _train(config, task, epochs, device, seed, out, resume, set_fields):
     from ..backend import keep_freed_memory
     from . import distributed, training
+    from .config.limits import check_task_option
     from .session import open_session
 
     # Under MPI, join the job before anything else can fail: a rank that stopped
     # before joining would leave the others waiting for it.
     world = _run(distributed.world)
+    _run(lambda: check_task_option(task))
     options = {"task": task, "epochs": epochs, "device": device, "seed": seed, "out": out}
     session = _run(lambda: open_session(config, resume, set_fields, **options))
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
@@ -146,7 +150,7 @@ def suite_command(
     config: Annotated[str, typer.Argument(help="The run file or bundled config's name, as train takes it.")],
     tasks: Annotated[str, typer.Option(help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
     seeds: Annotated[int, typer.Option(help="Train seeds 0..N-1 of each task.")] = 1,
-    jobs: Annotated[Optional[int], typer.Option(min=1, help="Runs at once (default: the number of cores; "
+    jobs: Annotated[Optional[int], typer.Option(help="Runs at once (default: the number of cores; "
                                                          "under mpiexec, runs at once on each rank, default 1).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="The suite folder (default: suites/<config name>).")] = None,
     set_fields: SetOption = None,
@@ -160,6 +164,7 @@ def suite_command(
     from .views.tables import suite_summary_table
 
     world = _run(distributed.world)  # under mpiexec, join the job first, as train does
+    _run(lambda: plan.check_counts(seeds, jobs))  # every rank: each uses --jobs
     setup = world.from_root(_run(lambda: plan.prepare(config, set_fields, plan.parse_tasks(tasks), seeds, out))
                             if world.is_root else None)  # only rank 0 checks and creates the suite folder
     workers = plan.jobs_at_once(jobs, world)

@@ -2,6 +2,8 @@
 
 * ``run``: ``RunConfig`` (a whole run file) and ``load_config``;
 * ``sections``, ``model_sections``: the schema of each section;
+* ``limits``: the largest value of each size, count, length and seed, as types the sections use;
+* ``yaml_limits``: a run file's size, nesting and aliases, checked before the YAML is built;
 * ``errors``: reading YAML, and pydantic's errors as one message naming the field;
 * ``overrides``: ``--set PATH=VALUE``;
 * ``bundled``: the run files that come with minigrad, found by name.

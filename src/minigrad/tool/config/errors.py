@@ -15,14 +15,16 @@ import yaml
 from pydantic import BaseModel
 
 from ...errors import ConfigError
+from .yaml_limits import check_text, read_limited
 
 # ---- reading YAML ------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """Safe YAML with two fixes for hand-written files: ``1e-3`` is a number
     (YAML 1.1 reads it as text unless written ``1.0e-3``), and a key given
-    twice is an error instead of the last one silently winning."""
+    twice is an error instead of the last one silently winning. libyaml's
+    parser where PyYAML has it, as the fastest."""
 
 
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float",
@@ -47,21 +49,14 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 def read_yaml(path):
     """The top-level mapping of a YAML file; any problem raises ``ConfigError``."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_limited(path).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}",
                           "Give the path of a YAML run file, e.g. configs/babi_rnn.yaml.") from None
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or e
         raise ConfigError(f"cannot read config file {path}: {reason}") from None
-    try:
-        raw = yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    raw = _load(text, path, "not valid YAML", "the file")
     if raw is None:
         raise ConfigError(f"{path}: the file is empty",
                           "A run file needs data, model and optimizer sections; see configs/.")
@@ -74,12 +69,26 @@ def read_yaml(path):
 def parse_value(text, where):
     """A value given on the command line, read as the same text in a run file would be:
     ``0.01`` and ``1e-3`` are numbers, ``64`` an integer, ``null`` nothing, ``qa2`` text."""
+    return _load(text, where, "the value is not valid YAML", "the value")
+
+
+def _load(text, where, invalid, what):
+    """``yaml.load`` of a run file's or a value's text, once its size is checked; ConfigError if it fails."""
+    check_text(text, where, what)
     try:
         return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{where}: the value is not valid YAML: {getattr(e, 'problem', None) or e}",
-                          "Write the value as in a run file; put text with YAML's special characters "
-                          "in quotes.") from None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        at = f"{where}:{mark.line + 1}" if mark and what == "the file" else where
+        raise ConfigError(f"{at}: {invalid}: {e.problem or e.context}", _QUOTE if what == "the value" else None) from None
+    except (yaml.YAMLError, ValueError) as e:  # ValueError: a date such as 2024-13-45, an integer of 5000 digits
+        reason = short_text((str(e).splitlines() or [""])[0])  # a reader's error adds lines quoting the text
+        raise ConfigError(f"{where}: {invalid}: {reason}", _QUOTE if what == "the value" else None) from None
+    except RecursionError:  # not expected after check_text; never a traceback all the same
+        raise ConfigError(f"{where}: {what} nests values too deep to read") from None
+
+
+_QUOTE = "Write the value as in a run file; put text with YAML's special characters in quotes."
 
 
 def _kind(value):
@@ -149,12 +158,26 @@ def _explain(errors, path, section, annotation):
         return f"{path}: expected a mapping of keys to values, got {_kind(got)}", None
     if kind == "value_error":  # our own validators' messages say it all
         return f"{path}: {_reason(e)}", None
+    over = [err for err in errors if err["type"] in ("less_than_equal", "too_long")]
+    if over:  # of a union (n_outputs: a number or vocab), the bound says most
+        return _explain_limit(over[0], path)
     if kind == "literal_error" and len(errors) == 1:
         choices = re.findall(r"'([^']*)'", e["ctx"]["expected"])
         expected = e["ctx"]["expected"]
-        return f"{path}: expected {expected}, got {got!r}{did_you_mean(got, choices)}", None
+        return f"{path}: expected {expected}, got {short_repr(got)}{did_you_mean(got, choices)}", None
     reasons = " or ".join(dict.fromkeys(_reason(err) for err in errors))
     return f"{path}: {reasons}, got {_show(got)}", None
+
+
+def _explain_limit(error, path):
+    """A number above its field's maximum, or a list with too many items."""
+    if error["type"] == "too_long":
+        got, limit = f"{error['ctx']['actual_length']:,} items", f"{error['ctx']['max_length']:,} items"
+    else:
+        got, limit = short_repr(error.get("input")), f"{error['ctx']['le']:,}"
+    return (f"{path}: {got} is over the limit of {limit}",
+            "Every size and count of a run file has a limit that one machine can build; "
+            "the README's run-file section lists them.")
 
 
 def _explain_type_tag(e, path, annotation):
@@ -196,8 +219,21 @@ def did_you_mean(word, choices):
 def _show(value):
     if isinstance(value, (dict, list)):
         return _kind(value)
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return short_repr(value, 40)
+
+
+def short_repr(value, limit=80):
+    """``repr(value)``, cut to ``limit`` characters; a huge whole number by its number of digits."""
+    if isinstance(value, int) and value.bit_length() > 256:  # repr of over 4300 digits even raises
+        return f"a {'negative ' if value < 0 else ''}number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    if isinstance(value, (dict, list, tuple, set)) and len(value) > limit:
+        return f"{_kind(value)} of {len(value):,} items"
+    return short_text(repr(value), limit)
+
+
+def short_text(text, limit=80):
+    """``text`` cut to ``limit`` characters, ending in '...' if cut."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 # ---- following an error location through the schema ----------------------------------

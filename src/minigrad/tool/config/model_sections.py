@@ -5,7 +5,8 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field
 
-from .sections import PositiveFloat, PositiveInt, Section
+from .limits import MAX_SEQUENTIAL_LAYERS, Epochs, Hops, MemorySize, RecurrentLayers, Width
+from .sections import PositiveFloat, Section
 
 # ---- model -----------------------------------------------------------------------------
 
@@ -14,7 +15,7 @@ class EmbeddingLayer(Section):
     """Word ids -> vectors; the vocabulary size comes from the data."""
 
     type: Literal["Embedding"]
-    dim: PositiveInt
+    dim: Width
 
 
 class LinearLayer(Section):
@@ -25,8 +26,8 @@ class LinearLayer(Section):
     """
 
     type: Literal["Linear"]
-    n_outputs: Union[PositiveInt, Literal["vocab"]]
-    n_inputs: Optional[PositiveInt] = None
+    n_outputs: Union[Width, Literal["vocab"]]
+    n_inputs: Optional[Width] = None
     bias: Annotated[bool, Field(strict=True)] = True
 
 
@@ -55,23 +56,23 @@ class SequentialModel(Section):
     """Layers applied one after another to each time step."""
 
     type: Literal["sequential"] = "sequential"
-    layers: Annotated[list[Layer], Field(min_length=1)]
+    layers: Annotated[list[Layer], Field(min_length=1, max_length=MAX_SEQUENTIAL_LAYERS)]
 
 
 class RecurrentModel(Section):
     """Embedding, then ``layers`` stacked recurrent cells, then a linear read-out over the vocabulary."""
 
     type: Literal["recurrent"] = "recurrent"
-    embedding_dim: PositiveInt
+    embedding_dim: Width
     cell: Literal["rnn", "lstm", "gru"] = "rnn"
-    hidden_size: PositiveInt
-    layers: PositiveInt = 1
+    hidden_size: Width
+    layers: RecurrentLayers = 1
 
 
 class LinearStart(Section):
     """Train the first ``epochs`` epochs without the memory softmax, at the rate ``lr``."""
 
-    epochs: PositiveInt = 20
+    epochs: Epochs = 20
     lr: PositiveFloat = 0.005
 
 
@@ -79,12 +80,12 @@ class MemN2NModel(Section):
     """An end-to-end memory network over ``data.mode: memory`` (see ``minigrad.models.memory``)."""
 
     type: Literal["memn2n"]
-    embedding_dim: PositiveInt = 20
-    hops: PositiveInt = 3
+    embedding_dim: Width = 20
+    hops: Hops = 3
     tying: Literal["adjacent", "layerwise"] = "adjacent"
     position_encoding: Annotated[bool, Field(strict=True)] = True  # else a bag of words
     temporal_encoding: Annotated[bool, Field(strict=True)] = True  # a learned vector per memory age
-    memory_size: PositiveInt = 50  # the most recent statements a question keeps
+    memory_size: MemorySize = 50  # the most recent statements a question keeps
     # An empty slot is a zero vector: attend keeps its score (0) in the softmax, as the authors' code does;
     # mask gives it no weight.
     empty_slots: Literal["attend", "mask"] = "attend"

@@ -14,11 +14,12 @@ settings=...)`` applies them.
 import re
 
 from ...errors import ConfigError
-from .errors import parse_value
+from .errors import parse_value, short_repr
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_FIELD_PATH = re.compile(rf"{_NAME}(?:\[\d+\])*(?:\.{_NAME}(?:\[\d+\])*)*")
-_STEP = re.compile(rf"({_NAME})|\[(\d+)\]")
+_INDEX = r"\[([0-9]{1,9})\]"  # ASCII digits (\d takes '٣' too), few enough to be a number
+_FIELD_PATH = re.compile(rf"{_NAME}(?:{_INDEX})*(?:\.{_NAME}(?:{_INDEX})*)*")
+_STEP = re.compile(rf"({_NAME})|{_INDEX}")
 _EXAMPLE = "e.g. --set optimizer.lr=0.01 or --set model.layers[0].dim=8"
 
 
@@ -33,7 +34,7 @@ def parse_settings(texts, option="--set"):
 
 def parse_setting(text, option="--set"):
     """(field path, value) of one ``PATH=VALUE`` text."""
-    where = f"{option} {text!r}"
+    where = f"{option} {short_repr(text)}"
     key, equals, value = text.partition("=")
     key = key.strip()
     if not equals:
@@ -41,7 +42,7 @@ def parse_setting(text, option="--set"):
     if not key:
         raise ConfigError(f"{where}: the field path before '=' is empty", _EXAMPLE + ".")
     if not _FIELD_PATH.fullmatch(key):
-        raise ConfigError(f"{where}: {key!r} is not a field path",
+        raise ConfigError(f"{where}: {short_repr(key)} is not a field path",
                           "Write section and field names joined by dots, with [N] for an item of a list: "
                           + _EXAMPLE + ".")
     return key, parse_value(value.strip(), where)

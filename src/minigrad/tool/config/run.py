@@ -36,6 +36,7 @@ from pydantic import ValidationError, field_validator, model_validator
 
 from ...errors import ConfigError
 from .errors import describe_errors, read_yaml
+from .limits import MAX_NAME_LENGTH
 from .model_sections import Model
 from .overrides import set_field
 from .sections import DataConfig, LossConfig, OptimizerConfig, Section, TrainConfig, field_error
@@ -55,6 +56,8 @@ class RunConfig(Section):
     @field_validator("name")
     @classmethod
     def _name_is_folder_safe(cls, name):
+        if len(name) > MAX_NAME_LENGTH:
+            raise ValueError(f"{len(name):,} characters is over the limit of {MAX_NAME_LENGTH}: it names a folder")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise ValueError("use letters, digits, '_', '.' and '-' only: it names a folder")
         return name
@@ -126,7 +129,7 @@ def load_config(path, overrides=None, check_data=True, settings=None):
     raw = read_yaml(path)
     raw.setdefault("name", path.stem)
     named = {OVERRIDES.get(key, key): value for key, value in (overrides or {}).items() if value is not None}
-    given = {**_apply(raw, named, path, "an override"), **_apply(raw, settings or {}, path, "--set")}
+    given = {**_apply(raw, named, path, _OPTIONS), **_apply(raw, settings or {}, path, {})}
     try:
         return RunConfig.model_validate(raw, context={"check_data": check_data})
     except ValidationError as e:
@@ -134,8 +137,12 @@ def load_config(path, overrides=None, check_data=True, settings=None):
         raise ConfigError(f"{path}: {message}", hint) from None
 
 
-def _apply(raw, values, path, origin):
-    """Set each ``{field path: value}`` in the raw mapping; return ``{field path: origin}`` for messages."""
+# The command-line option that sets each overridden field, for messages; another field is set by --set.
+_OPTIONS = {field: f"--{short}" for short, field in OVERRIDES.items()}
+
+
+def _apply(raw, values, path, options):
+    """Set each ``{field path: value}`` in the raw mapping; return ``{field path: option}`` for messages."""
     for dotted, value in values.items():
         set_field(raw, dotted, value, path)
-    return dict.fromkeys(values, origin)
+    return {dotted: options.get(dotted, "--set") for dotted in values}

@@ -5,6 +5,7 @@ silently. ``field_error`` reports a check that looks at several fields as
 an error of one of them.
 """
 
+import re
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
@@ -14,9 +15,11 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from ...data.babi import resolve_task
 from ...data.joint import check_tasks, task_list
 from ...errors import DataError
+from .errors import short_repr, short_text
+from .limits import BatchSize, Epochs, ExampleCount, Index, Length, Seed
 
-# Whole numbers must be written as numbers: strict, so `true` or "3" is not taken for 1 or 3.
-PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+# Whole numbers must be written as numbers: strict, so `true` or "3" is not taken for 1 or 3. Sizes, counts
+# and lengths have a maximum too: see .limits.
 Int = Annotated[int, Field(strict=True)]
 PositiveFloat = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
@@ -49,12 +52,12 @@ class DataConfig(Section):
     # a list of those, or "all" for tasks 1-20 (see minigrad.data.joint)
     task: Union[Int, str, list[Union[Int, str]]] = 1
     mode: Literal["lm", "qa", "memory"] = "lm"  # memory: one row of ids per statement, for memn2n
-    batch_size: PositiveInt = 32
-    train_size: Optional[PositiveInt] = None  # use only the first N examples
-    test_size: Optional[PositiveInt] = None
-    max_len: Optional[PositiveInt] = None  # lm: cut sentences to N tokens
-    max_story_len: Optional[PositiveInt] = None  # qa: keep a story's last N tokens
-    max_question_len: Optional[PositiveInt] = None
+    batch_size: BatchSize = 32
+    train_size: Optional[ExampleCount] = None  # use only the first N examples
+    test_size: Optional[ExampleCount] = None
+    max_len: Optional[Length] = None  # lm: cut sentences to N tokens
+    max_story_len: Optional[Length] = None  # qa: keep a story's last N tokens
+    max_question_len: Optional[Length] = None
     # Hold out the last part of the training examples (0.1: a tenth) and report loss and accuracy on it.
     valid_fraction: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
     # The '.' and '?' ending each sentence: strip them (the authors' memory-network code does) or keep them
@@ -67,8 +70,8 @@ class DataConfig(Section):
         """Name the entry of a list that is no task; the union's own errors would blame the whole list."""
         for entry in task if isinstance(task, list) else ():
             if isinstance(entry, bool) or not isinstance(entry, (int, str)):
-                raise ValueError(f"{entry!r} in the list is not a task: list numbers 1-20, names qa1-qa20 "
-                                 "or *_train.txt paths")
+                raise ValueError(f"{short_repr(entry)} in the list is not a task: list numbers 1-20, names "
+                                 "qa1-qa20 or *_train.txt paths")
         return task
 
     @field_validator("task")
@@ -79,14 +82,20 @@ class DataConfig(Section):
         A saved run is read with ``check_data=False``: predicting needs no data files.
         """
         tasks, check_data = task_list(task), (info.context or {}).get("check_data", True)
+        one = task  # the task a message names
+        for one in [task] if tasks is None else tasks:
+            _check_task_shape(one)
         try:
             if tasks is not None:
                 check_tasks(tasks)
             for one in (tasks or [task]) if check_data else ():
                 resolve_task(one, "train")
                 resolve_task(one, "test")
-        except DataError as e:
-            raise ValueError(f"{e.message}. {e.hint or ''}".strip()) from None
+        except DataError as e:  # the message holds a path: shortened, as every value in a message is
+            message = f"{e.message}. {e.hint or ''}".strip().replace(str(one), short_text(str(one), 60))
+            raise ValueError(short_text(message, 300)) from None
+        except OSError as e:  # a path too long for the system, say
+            raise ValueError(f"cannot read the task file {short_repr(one)}: {e.strerror or e}") from None
         return task
 
     @model_validator(mode="after")
@@ -95,6 +104,24 @@ class DataConfig(Section):
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} does not apply to mode {self.mode!r}")
         return self
+
+
+# A task written as a number: ASCII digits only (str.isdigit, which the task files' lookup uses, takes '²'
+# and '٣'), and few of them; a task's text no longer than a path can be.
+_TASK_DIGITS = re.compile(r"[0-9]{1,4}")
+MAX_TASK_TEXT = 1024
+
+
+def _check_task_shape(task):
+    """Refuse a task no file could be before anything turns it into a number or a file name."""
+    if isinstance(task, int):
+        fits = abs(task) < 10**4
+    else:
+        number = task.strip().lower().removeprefix("qa")
+        fits = len(task) <= MAX_TASK_TEXT and (not number.isdigit() or _TASK_DIGITS.fullmatch(number))
+    if not fits:
+        raise ValueError(f"unknown task {short_repr(task)}. Use a number 1-20, a name qa1-qa20, or the path "
+                         "of a '*_train.txt' file")
 
 
 # The modes each length limit applies to.
@@ -107,7 +134,7 @@ _LENGTHS = {"max_len": ("lm",), "max_story_len": ("qa",), "max_question_len": ("
 class LossConfig(Section):
     # Every mode predicts word ids, so cross-entropy is the one loss that fits.
     name: Literal["cross_entropy"] = "cross_entropy"
-    ignore_index: Optional[Int] = 0  # targets equal to this (<pad>) add nothing
+    ignore_index: Optional[Index] = 0  # targets equal to this (<pad>) add nothing
     # Minimise the mean over the counted targets of a batch, or their sum (the gradient times
     # their number); the metrics report the mean either way.
     reduction: Literal["mean", "sum"] = "mean"
@@ -121,7 +148,7 @@ class StepSchedule(Section):
     """
 
     type: Literal["step"] = "step"
-    every: PositiveInt
+    every: Epochs
     factor: Annotated[float, Field(strict=True, gt=0, le=1, allow_inf_nan=False)] = 0.5
 
 
@@ -162,14 +189,14 @@ class EarlyStopping(Section):
 
 
 class TrainConfig(Section):
-    epochs: PositiveInt = 10
-    seed: Int = 0
-    eval_every: PositiveInt = 1  # a metrics row (training and validation scores) every N epochs
+    epochs: Epochs = 10
+    seed: Seed = 0
+    eval_every: Epochs = 1  # a metrics row (training and validation scores) every N epochs
     # Score the test split every N epochs (null: at every row) and always at the last epoch; the test
     # split is the largest, and choosing anything needs only validation.
-    test_every: Optional[PositiveInt] = None
+    test_every: Optional[Epochs] = None
     # Save the checkpoint every N epochs and at the last; Ctrl-C or a crash keeps the last one saved.
-    checkpoint_every: PositiveInt = 1
+    checkpoint_every: Epochs = 1
     out: str = "runs"  # folder that receives one folder per run
     # Stop when a batch's loss exceeds this many times ln(vocabulary size), the loss of a model
     # that knows nothing and guesses every word alike; null turns the check off (NaN still stops).

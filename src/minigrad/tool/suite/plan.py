@@ -19,6 +19,7 @@ comes out, and ``view`` shows progress.
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from ...errors import ConfigError
 from ...serialization import write_text_atomic
 from .. import runs
 from ..config import bundled, load_config
+from ..config.errors import short_repr
+from ..config.limits import MAX_JOBS, MAX_SUITE_SEEDS
 from ..config.overrides import parse_settings
 from .report import run_result
 from .workers import saved_epoch
@@ -74,24 +77,42 @@ def parse_tasks(text):
     """``"1-20"``, ``"1,4,7"``, ``"qa3"`` or a mix (``"1-3,qa7"``) -> sorted task numbers."""
     tasks = set()
     for part in (text or "").split(","):
-        part = part.strip().lower().removeprefix("qa")
-        first, dash, last = part.partition("-")
-        if not (first.isdigit() and (not dash or last.removeprefix("qa").isdigit())):
-            raise ConfigError(f"--tasks {text!r}: {part or 'an empty item'!r} is not a task or a range of tasks.",
-                              hint="Give task numbers 1-20 as a range or a list: --tasks 1-20, --tasks 1,4,7, "
-                                   "--tasks qa3.")
-        low, high = int(first), int(last.removeprefix("qa")) if dash else int(first)
+        part = part.strip().lower()
+        match = _TASK_RANGE.fullmatch(part)
+        if not match:
+            raise ConfigError(f"--tasks {short_repr(text)}: {short_repr(part or 'an empty item')} is not a task "
+                              "or a range of tasks.", hint="Give task numbers 1-20 as a range or a list: "
+                                                           "--tasks 1-20, --tasks 1,4,7, --tasks qa3.")
+        low, high = _task_number(match.group(1)), _task_number(match.group(2) or match.group(1))
         if not 1 <= low <= high <= MAX_TASK:
-            raise ConfigError(f"--tasks {text!r}: {part} is outside the bAbI tasks 1-{MAX_TASK}.",
-                              hint="The tasks are numbered 1-20, e.g. --tasks 1-20 or --tasks 1,4,7.")
+            raise ConfigError(f"--tasks {short_repr(text)}: {short_repr(part)} is outside the bAbI tasks "
+                              f"1-{MAX_TASK}.", hint="The tasks are numbered 1-20, e.g. --tasks 1-20 or --tasks 1,4,7.")
         tasks.update(range(low, high + 1))
     return sorted(tasks)
 
 
+# A task or a range of them, in ASCII digits (str.isdigit takes '²', which int() refuses).
+_TASK_RANGE = re.compile(r"(?:qa)?([0-9]+)(?:\s*-\s*(?:qa)?([0-9]+))?")
+
+
+def _task_number(digits):
+    """The number ``digits`` writes; one past the last task for more digits than any task has."""
+    return int(digits) if len(digits) <= 3 else MAX_TASK + 1
+
+
+def check_counts(seeds, jobs):
+    """Refuse a --seeds or --jobs outside what one suite can run."""
+    if not 1 <= seeds <= MAX_SUITE_SEEDS:
+        raise ConfigError(f"--seeds {short_repr(seeds)}: a suite trains 1 to {MAX_SUITE_SEEDS} seeds of each task.",
+                          hint="e.g. --seeds 5")
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        raise ConfigError(f"--jobs {short_repr(jobs)}: runs at once must be 1 to {MAX_JOBS}.",
+                          hint="Leave --jobs out for one run per core.")
+
+
 def prepare(config_name, set_texts, tasks, seeds, out=None):
     """Check the run file and settings, create or check the suite folder, and list its runs."""
-    if seeds < 1:
-        raise ConfigError(f"--seeds {seeds}: a suite needs at least one seed.", hint="e.g. --seeds 5")
+    check_counts(seeds, None)
     settings = parse_settings(set_texts)
     for key in settings:
         if key in RESERVED:
