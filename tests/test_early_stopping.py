@@ -130,6 +130,13 @@ def test_early_stopping_needs_a_validation_split(tmp_path):
         with pytest.raises(ConfigError) as caught:
             load_config(qa_config(tmp_path, 3, early_stopping=bad))
         assert "train.early_stopping" in caught.value.message
+    with pytest.raises(ConfigError) as caught:
+        load_config(qa_config(tmp_path, 3, early_stopping={"patience": 10**7}))
+    assert "train.early_stopping.patience: 10000000 is over the limit of 1,000,000" in caught.value.message
+    with pytest.raises(ConfigError) as caught:
+        load_config(qa_config(tmp_path, 3, early_stopping={"patience": 1, "min_delta": 101.0}))
+    assert "train.early_stopping.min_delta" in caught.value.message
+    assert load_config(qa_config(tmp_path, 3, early_stopping={"patience": 10**6, "min_delta": 100.0}))
 
 
 def test_a_resume_keeps_elapsed_time_the_plan_and_the_best(tmp_path, monkeypatch):

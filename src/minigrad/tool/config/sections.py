@@ -184,7 +184,7 @@ class EarlyStopping(Section):
     """
 
     monitor: Literal["valid_loss", "valid_error"] = "valid_loss"
-    patience: Annotated[int, Field(strict=True, gt=0, le=1_000_000)]
+    patience: Epochs
     min_delta: Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)] = 0.0
 
 
