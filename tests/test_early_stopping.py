@@ -183,3 +183,17 @@ def test_a_suite_counts_a_run_stopped_early_as_finished(tmp_path):
     assert not plan.is_finished(suite, run)
     (folder / "state.json").write_text(json.dumps({"epoch": 4, "stopped_early": True}))
     assert plan.is_finished(suite, run)
+
+
+def test_a_damaged_best_is_named_and_last_still_answers(tmp_path):
+    path = qa_config(tmp_path, 1)
+    assert invoke("train", path).exit_code == 0
+    run = tmp_path / "runs" / "tinyqa"
+    (run / "best.npz").write_text("garbage")
+    args = ("predict", "--run", run, "--story", "Mary went to the garden.", "--question", "Where is Mary?")
+    broken = invoke(*args)
+    assert broken.exit_code == 1 and f"{run / 'best.npz'} is damaged" in one_line(broken.output)
+    assert invoke(*args, "--weights", "last").exit_code == 0
+    (run / "best.npz").unlink()
+    gone = invoke("evaluate", run)
+    assert gone.exit_code == 1 and "best.npz is missing" in one_line(gone.output)
