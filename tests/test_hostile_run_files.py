@@ -102,3 +102,10 @@ def test_the_loader_alone_refuses_a_lying_archive(tmp_path):
     with pytest.raises(CheckpointError, match="does not hold the"):
         serialization.load(file)
     assert os.path.getsize(file) < 10_000
+
+
+def test_a_config_yaml_with_an_alias_bomb_is_damage(lm_run_copy):
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    (lm_run_copy / "config.yaml").write_text("\n".join(levels) + "\n")
+    _predict_fails_naming(lm_run_copy, "config.yaml", "once its aliases are expanded")

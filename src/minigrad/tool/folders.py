@@ -81,6 +81,7 @@ def _writable(make, path):
 
 
 def _cannot_write(path, exc):
-    reason = exc.strerror or type(exc).__name__
+    # mkdir(exist_ok=True) says "File exists" of a file, a device or a link that leads nowhere
+    reason = "it is not a folder" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
     return ConfigError(f"cannot create the run folder {path}: {reason}.",
                        hint="Pick a writable folder with --out (or train.out), e.g. --out runs.")

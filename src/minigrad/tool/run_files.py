@@ -12,7 +12,8 @@ import json
 
 import yaml
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
+from .config.yaml_limits import check_text
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "examples_per_s", "elapsed_s"]
 # Every row fills these; the test columns are empty on rows where the test split was not scored
@@ -99,8 +100,12 @@ def meta_problem(meta):
 
 def read_yaml(file):
     """The mapping in a run folder's YAML file; CheckpointError naming the file if damaged."""
+    text = _read_text(file)
     try:
-        data = yaml.safe_load(_read_text(file))
+        check_text(text, str(file))  # the limits of a run file: a config.yaml is one
+        data = yaml.safe_load(text)
+    except ConfigError as exc:
+        raise damaged(file, exc.message.removeprefix(f"{file}: ")) from None
     except (yaml.YAMLError, RecursionError) as exc:
         raise damaged(file, exc) from None
     if not isinstance(data, dict):

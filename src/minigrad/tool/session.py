@@ -188,4 +188,4 @@ def open_session(config, resume=None, set_texts=None, **options):
 
 def _task_value(task):
     """A task option as the config expects it: a number stays a number."""
-    return int(task) if task is not None and task.isdigit() else task
+    return int(task) if task is not None and task.isascii() and task.isdigit() and len(task) < 10 else task
