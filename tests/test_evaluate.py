@@ -77,5 +77,8 @@ def test_refused_options(qa_run, tmp_path):
     assert missing.exit_code == 2 and f"data file not found: {tmp_path / 'none.txt'}" in one_line(missing.output)
     weights = invoke("evaluate", qa_run, "--weights", "middle")
     assert weights.exit_code == 2 and "give best or last" in one_line(weights.output)
+    for task in ("²", "99999999999"):
+        odd = invoke("evaluate", qa_run, "--task", task)
+        assert odd.exit_code == 2 and "unknown task" in one_line(odd.output)
     gone = invoke("evaluate", tmp_path / "gone")
     assert gone.exit_code == 1 and "no run folder at" in one_line(gone.output)

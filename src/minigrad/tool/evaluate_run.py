@@ -20,6 +20,7 @@ from ..data.memory import MemoryDataset
 from ..data.qa import QADataset
 from ..data.splits import punctuation
 from ..errors import ConfigError, DataError
+from .config.limits import check_task_option
 from .evaluation import evaluate_sums
 from .predict import Predictor
 from .session import _EXAMPLES
@@ -59,6 +60,7 @@ def evaluate_run(run, task=None, data_file=None, weights="best"):
     if task is not None and data_file is not None:
         raise ConfigError("give --task or --data, not both.",
                           hint="--task N scores task N's test file; --data FILE any bAbI-format file.")
+    check_task_option(task)
     predictor = Predictor.load(run, weights)
     config = predictor.config
     sources = _sources(config, task, data_file)
@@ -77,7 +79,7 @@ def _sources(config, task, data_file):
     if data_file is not None:
         return [(Path(data_file).name, Path(data_file), None)]
     tasks = [task] if task is not None else task_list(config.data.task) or [config.data.task]
-    tasks = [int(t) if isinstance(t, str) and t.isdigit() else t for t in tasks]
+    tasks = [int(t) if isinstance(t, str) and t.isascii() and t.isdigit() else t for t in tasks]
     return [(task_name(t), resolve_task(t, "test"), config.data.test_size) for t in tasks]
 
 
