@@ -188,3 +188,6 @@ class TrainConfig(Section):
     # Stop when a batch's loss exceeds this many times ln(vocabulary size), the loss of a model
     # that knows nothing and guesses every word alike; null turns the check off (NaN still stops).
     max_loss_ratio: Optional[Annotated[float, Field(strict=True, gt=1, allow_inf_nan=False)]] = 10.0
+    # BLAS threads while training (null: one, the fastest for these small products on a shared machine);
+    # --threads wins over it.
+    threads: Optional[Annotated[int, Field(strict=True, ge=1, le=256)]] = None
