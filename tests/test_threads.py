@@ -30,3 +30,13 @@ def test_training_runs_with_the_chosen_blas_threads(tmp_path, monkeypatch, optio
 def test_a_thread_count_out_of_range_is_refused(tmp_path):
     result = invoke("train", write_config(tmp_path, TINY_LM), "--threads", "0")
     assert result.exit_code == 2 and "--threads 0: give a number from 1 to 256" in one_line(result.output)
+
+
+def test_the_run_file_chooses_threads_and_the_option_wins(tmp_path, monkeypatch):
+    seen = []
+    real = training.train
+    monkeypatch.setattr(training, "train", lambda session, **kw: (seen.append(_blas_threads()), real(session, **kw)))
+    config = write_config(tmp_path, TINY_LM, train={"epochs": 1, "seed": 0, "threads": 2})
+    assert invoke("train", config).exit_code == 0
+    assert invoke("train", config, "--threads", "1").exit_code == 0
+    assert seen == [{2}, {1}]

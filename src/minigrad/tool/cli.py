@@ -62,17 +62,15 @@ def train(
              "a busy machine).")] = None,
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
-    from .threads import blas_threads
-
-    with _run(lambda: blas_threads(threads)):
-        _train(config, task, epochs, device, seed, out, resume, set_fields)
+    _train(config, task, epochs, device, seed, out, resume, set_fields, threads)
 
 
-def _train(config, task, epochs, device, seed, out, resume, set_fields):
+def _train(config, task, epochs, device, seed, out, resume, set_fields, threads):
     from ..backend import keep_freed_memory
     from . import distributed, training
     from .config.limits import check_task_option
     from .session import open_session
+    from .threads import blas_threads
 
     # Under MPI, join the job before anything else can fail: a rank that stopped
     # before joining would leave the others waiting for it.
@@ -82,17 +80,23 @@ def _train(config, task, epochs, device, seed, out, resume, set_fields):
     session = _run(lambda: open_session(config, resume, set_fields, **options))
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
     try:
-        if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
-            _run(lambda: training.train(session))
-            return
-        console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False, soft_wrap=True)
-        _run(lambda: _train_with_display(training, session))
+        limit = _run(lambda: blas_threads(threads if threads is not None else session.config.train.threads))
+        with limit:
+            _train_session(world, training, session)
     finally:
         session.close()  # a suite's worker goes on to other runs: let go of this one's folder
     _print_per_task(session.run_dir)
     cli_commands.print_best(session)
     console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
                   highlight=False, markup=False)
+
+
+def _train_session(world, training, session):
+    if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
+        _run(lambda: training.train(session))
+        return
+    console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False, soft_wrap=True)
+    _run(lambda: _train_with_display(training, session))
 
 
 def _print_per_task(run_dir):

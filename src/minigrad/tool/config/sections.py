@@ -203,3 +203,6 @@ class TrainConfig(Section):
     max_loss_ratio: Optional[Annotated[float, Field(strict=True, gt=1, allow_inf_nan=False)]] = 10.0
     # Stop when validation stops improving (needs data.valid_fraction > 0); see EarlyStopping.
     early_stopping: Optional[EarlyStopping] = None
+    # BLAS threads while training (null: one, the fastest for these small products on a shared machine);
+    # --threads wins over it.
+    threads: Optional[Annotated[int, Field(strict=True, ge=1, le=256)]] = None
