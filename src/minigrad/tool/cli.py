@@ -85,6 +85,8 @@ def _train(config, task, epochs, device, seed, out, resume, set_fields, threads)
             _train_session(world, training, session)
     finally:
         session.close()  # a suite's worker goes on to other runs: let go of this one's folder
+    if not world.is_root:  # rank 0 alone says how training ended
+        return
     _print_per_task(session.run_dir)
     cli_commands.print_best(session)
     console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
