@@ -140,3 +140,18 @@ def test_a_full_disk_while_writing_a_run_file_is_one_message(tmp_path, monkeypat
     assert result.exit_code != 0 and "Traceback" not in result.output, result.output
     assert f"cannot write {tmp_path / 'runs' / 'tiny' / failing}: No space left on device" in one_line(result.output)
     assert not (tmp_path / "runs" / "tiny" / lock.LOCK_FILE).exists()  # the folder was let go
+
+
+def test_a_suite_folder_that_is_a_file_or_damaged_is_named(tmp_path):
+    config = write_config(tmp_path, TINY_QA)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    result = invoke("suite", config, "--tasks", "1", "--seeds", "1", "--out", a_file)
+    assert result.exit_code == 2 and f"cannot create the suite folder {a_file}: it is not a folder" in \
+        one_line(result.output)
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "suite.json").write_text("[1")
+    result = invoke("suite", config, "--tasks", "1", "--seeds", "1", "--out", damaged)
+    assert result.exit_code == 2 and f"{damaged / 'suite.json'} is damaged" in one_line(result.output)
+    assert "Traceback" not in result.output

@@ -182,7 +182,8 @@ def _check_folder(folder, config_path, set_texts, identity):
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create the suite folder {folder}: {exc.strerror or exc}.",
+        reason = "it is not a folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
+        raise ConfigError(f"cannot create the suite folder {folder}: {reason}.",
                           hint="Give a folder that can be made with --out, e.g. --out suites/mine.") from None
     saved = {"config": str(config_path), "set": list(set_texts or ()), "run": identity}
     write_text_atomic(file, json.dumps(saved, indent=2) + "\n")
