@@ -31,7 +31,7 @@ def test_sixty_epochs_in_a_24_row_terminal_keep_the_newest_rows_and_the_bar_in_v
     assert len(lines) <= 24
     assert any(line.lstrip("│ ").startswith("60 ") for line in lines)  # the newest epoch is on screen
     assert not any(line.lstrip("│ ").startswith("1 ") for line in lines)  # the oldest has made room
-    assert "best 0.600 (epoch 60)" in " ".join(lines)  # the caption's sparkline covers every epoch
+    assert "last 0.600 (epoch 60)" in " ".join(lines)  # the caption's sparkline covers every epoch
     assert "epoch 60/120" in lines[-1] and "left" in lines[-1]
     full = ["".join(seg.text for seg in line) for line in console.render_lines(view.table(rows=None), pad=False)]
     assert len(full) > 60  # the table printed when the run ends has every epoch

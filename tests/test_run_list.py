@@ -18,16 +18,16 @@ def test_sparkline_draws_values_on_a_fixed_scale():
     assert sparkline([0, 0.5, 1]) == "▁▅█"
     assert sparkline([0.1, 0.3, math.nan, 2.0, -1.0]) == "▂▃ █▁"  # clipped, NaN blank
     assert sparkline([]) == ""
-    assert accuracy_caption([(1, 0.2), (2, 0.9), (3, 0.5)]) == "test acc ▂▇▅  best 0.900 (epoch 2)"
+    assert accuracy_caption([(1, 0.2), (2, 0.9), (3, 0.5)]) == "test acc ▂▇▅  last 0.500 (epoch 3)"
 
 
 def test_metrics_table_caption_grows_with_its_rows():
     table = metrics_table("t")
     row = dict(epoch=1, train_loss=1.0, train_acc=0.1, test_loss=1.0, test_acc=0.25, examples_per_s=1.0, elapsed_s=1.0)
     add_metrics_row(table, row)
-    assert table.caption == "test acc ▃  best 0.250 (epoch 1)"
+    assert table.caption == "test acc ▃  last 0.250 (epoch 1)"
     add_metrics_row(table, dict(row, epoch=2, test_acc=1.0))
-    assert table.caption == "test acc ▃█  best 1.000 (epoch 2)"
+    assert table.caption == "test acc ▃█  last 1.000 (epoch 2)"
 
 
 def _session(folder, name, **sections):

@@ -78,9 +78,12 @@ def sparkline(values, low=0.0, high=1.0):
 
 
 def accuracy_caption(rows):
-    """``test acc ▁▃▅▇  best 0.873 (epoch 4)`` for (epoch, accuracy) rows: the trend so far, on the scale 0 to 1."""
-    epoch, best = max(rows, key=lambda r: r[1])
-    return f"test acc {sparkline([acc for _, acc in rows])}  best {best:.3f} (epoch {epoch})"
+    """``test acc ▁▃▅▇  last 0.873 (epoch 4)`` for (epoch, accuracy) rows: the trend so far, on the scale 0 to 1.
+
+    The latest figure, not the highest: a "best" is chosen on validation only (``minigrad runs``, best.json).
+    """
+    epoch, last = rows[-1]
+    return f"test acc {sparkline([acc for _, acc in rows])}  last {last:.3f} (epoch {epoch})"
 
 
 def attention_table(statements, attention, empty=None) -> Table:
