@@ -97,8 +97,19 @@ def _train_session(world, training, session):
     if not world.is_root:  # another rank of an MPI job: rank 0 shows and saves everything
         _run(lambda: training.train(session))
         return
-    console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False, soft_wrap=True)
-    _run(lambda: _train_with_display(training, session))
+    from .loggers import Loggers
+
+    loggers = _run(lambda: Loggers(session))  # a missing package is said before anything trains
+    ended = "failed"
+    try:
+        console.print(f"run folder: [bold]{escape(str(session.run_dir))}[/]", highlight=False, soft_wrap=True)
+        _run(lambda: _train_with_display(loggers.wrap(training.train), session))
+        ended = "finished"
+    except typer.Exit as exit:
+        ended = "interrupted" if exit.exit_code == 130 else "failed"
+        raise
+    finally:
+        loggers.close(ended)
 
 
 def _print_per_task(run_dir):
@@ -111,14 +122,14 @@ def _print_per_task(run_dir):
         console.print(per_task_table(rows, *per_task.summary(rows), per_task.PASS_LIMIT))
 
 
-def _train_with_display(training, session):
+def _train_with_display(train, session):
     """Train under the live view in a terminal, or with a plain line per epoch in a log."""
     from ..data.joint import describe_tasks
     from .views.progress import train_with_display
 
     data = session.config.data
     title = f"{session.config.name}: {describe_tasks(data.task)}, mode {data.mode}"
-    train_with_display(training.train, session, console, title)
+    train_with_display(train, session, console, title)
 
 
 @app.command()

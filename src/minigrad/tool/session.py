@@ -21,6 +21,7 @@ from ..optim import SGD, Adam
 from . import distributed, runs
 from .best import Best
 from .lock import RunLock
+from .loggers import check_installed
 from .config import RunConfig, bundled, load_config
 from .config.overrides import parse_settings
 
@@ -102,6 +103,7 @@ def _check_not_empty(data, datasets):
 def start_session(config):
     """A new run: build everything and create its folder."""
     world = distributed.world()
+    check_installed(config.train.loggers)  # before a folder is made for a run that cannot start
     datasets, model, optimizer = build(config)
     run_dir = lock = None
     if world.is_root:  # under MPI, rank 0 alone writes the run folder

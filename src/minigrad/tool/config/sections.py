@@ -206,3 +206,5 @@ class TrainConfig(Section):
     # BLAS threads while training (null: one, the fastest for these small products on a shared machine);
     # --threads wins over it.
     threads: Optional[Annotated[int, Field(strict=True, ge=1, le=256)]] = None
+    # Where the metrics go besides metrics.csv (always written): see minigrad.tool.loggers.
+    loggers: Annotated[list[Literal["csv", "tensorboard", "mlflow"]], Field(max_length=3)] = ["csv"]
