@@ -140,12 +140,18 @@ def predict(
     question: Annotated[Optional[str], typer.Option(help="The question, e.g. 'where is mary?'.")] = None,
     run: Annotated[Path, typer.Option(help="The run folder to load.")] = Path("runs/latest"),
     top_k: Annotated[int, typer.Option(min=1, help="How many candidates to list.")] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as one JSON object "
+                                                          "(with --file: one a line, one per question).")] = False,
     weights: WeightsOption = "best",
+    file: Annotated[Optional[Path], typer.Option(
+        "--file", help="Answer every question of this bAbI-format file, each from the statements before it.")] = None,
 ):
     """Predict the next word of --context, or the answer to --question about --story."""
     from .predict import ask
     from .views.tables import attention_table, predictions_table
+
+    if file is not None:
+        return _predict_file(run, file, context, story, story_file, question, top_k, as_json, weights)
 
     what, pairs, reading, used = _run(lambda: ask(run, context, story, story_file, question, top_k, weights))
     word, prob = pairs[0]
@@ -160,6 +166,24 @@ def predict(
     console.print(predictions_table(pairs, "candidates"))
     if reading is not None:
         console.print(attention_table(reading.statements, reading.attention, reading.empty))
+
+
+def _predict_file(run, file, context, story, story_file, question, top_k, as_json, weights):
+    from .predict_file import answer_file, check_alone, summary
+
+    _run(lambda: check_alone(context, story, story_file, question))
+    used, records = _run(lambda: answer_file(run, file, weights, top_k))
+    for record in records:
+        if as_json:
+            typer.echo(json.dumps(record))
+        else:
+            answer = record.get("answer", f"error: {record.get('error')}")
+            console.print(f"story {record['story']} line {record['line']}: {record['question']} -> {answer} "
+                          f"(expected {record['expected']})", markup=False, highlight=False, soft_wrap=True)
+    if not as_json:
+        right, answered, failed = summary(records)
+        console.print(f"{right}/{answered} right" + (f", {failed} not answered" if failed else "")
+                      + f"; weights: {used}", markup=False, highlight=False)
 
 
 @app.command("suite")
