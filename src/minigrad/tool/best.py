@@ -21,7 +21,8 @@ from pathlib import Path
 from .. import serialization
 from ..errors import CheckpointError
 from ..serialization import write_text_atomic
-from .run_files import MAX_EPOCH, RESTORE_HINT, read_json
+from .config.limits import MAX_EPOCHS
+from .run_files import RESTORE_HINT, is_count, read_json
 from .suite.report import error
 
 WEIGHTS, FILE = "best.npz", "best.json"
@@ -100,8 +101,8 @@ def _problem(found):
     if not isinstance(found, dict) or found.get("monitor") not in MONITORS:
         return "expected {\"epoch\": N, \"monitor\": \"valid_loss\" or \"valid_error\", \"value\": x}"
     epoch, value = found.get("epoch"), found.get("value")
-    if not (isinstance(epoch, int) and not isinstance(epoch, bool) and 1 <= epoch <= MAX_EPOCH):
-        return f"its epoch must be a whole number from 1 to {MAX_EPOCH:,}"
+    if not is_count(epoch, 1, MAX_EPOCHS):
+        return f"its epoch must be a whole number from 1 to {MAX_EPOCHS:,}"
     if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
         return "its value must be a finite number"
     for key in ("valid_loss", "valid_acc", "test_loss", "test_acc"):

@@ -19,7 +19,10 @@ LATEST = "latest"
 def new_run_dir(out, name):
     """Create ``out/name`` (or ``name-2``, ``name-3``... if taken) and point ``out/latest`` at it."""
     out = Path(out)
-    _writable(lambda: out.mkdir(parents=True, exist_ok=True), out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
     for n in range(1, 100_000):
         run_dir = out / (name if n == 1 else f"{name}-{n}")
         if run_dir.name == LATEST:
@@ -71,13 +74,6 @@ def remove_temporaries(run_dir):
     for entry in Path(run_dir).iterdir():
         if entry.name.startswith(TEMPORARY_PREFIX) and entry.is_file() and not entry.is_symlink():
             entry.unlink(missing_ok=True)
-
-
-def _writable(make, path):
-    try:
-        make()
-    except OSError as exc:
-        raise _cannot_write(path, exc) from None
 
 
 def _cannot_write(path, exc):

@@ -10,6 +10,7 @@ for ``minigrad runs``, which shows a held folder as running.
 """
 
 import fcntl
+from contextlib import contextmanager, nullcontext
 import json
 import os
 import sys
@@ -50,6 +51,15 @@ class RunLock:
             os.close(fd)
         raise RunInUse(f"cannot lock {self.path.parent}: other processes keep taking and leaving it.")
 
+    @contextmanager
+    def released_on_error(self):
+        """Let go of the folder if the block raises (a suite's worker goes on to other runs); keep it if not."""
+        try:
+            yield self
+        except BaseException:
+            self.release()
+            raise
+
     def release(self):
         """Remove the lock file, then let go: the folder is left as it was before."""
         if self.fd is not None:
@@ -70,6 +80,11 @@ class RunLock:
             return os.stat(self.path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
             return False
+
+
+def released_on_error(lock):
+    """``lock.released_on_error()``, or nothing to release where no lock is held (MPI ranks but 0)."""
+    return lock.released_on_error() if lock is not None else nullcontext()
 
 
 def holder(run_dir):

@@ -13,6 +13,7 @@ import json
 import yaml
 
 from ..errors import CheckpointError, ConfigError
+from .config.limits import MAX_EPOCHS, MAX_LENGTH  # the schema's bounds: a larger figure in a run file is damage
 from .config.yaml_limits import check_text
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "examples_per_s", "elapsed_s"]
@@ -68,18 +69,14 @@ def read_json(file, problem):
     return data
 
 
-# The most a run file allows (see the schema's bounds): a larger figure in a run's files is damage.
-MAX_EPOCH, MAX_LENGTH = 1_000_000, 100_000
-
-
-def _is_count(value, least=0, most=MAX_LENGTH):
+def is_count(value, least=0, most=MAX_LENGTH):
     """A whole number (not a bool, which JSON and Python count as one) from ``least`` to ``most``."""
     return isinstance(value, int) and not isinstance(value, bool) and least <= value <= most
 
 
 def _state_problem(state):
-    if not (isinstance(state, dict) and _is_count(state.get("epoch"), most=MAX_EPOCH)):
-        return f"expected {{\"epoch\": N}}, N from 0 to {MAX_EPOCH:,}"
+    if not (isinstance(state, dict) and is_count(state.get("epoch"), most=MAX_EPOCHS)):
+        return f"expected {{\"epoch\": N}}, N from 0 to {MAX_EPOCHS:,}"
     return None
 
 
@@ -91,9 +88,9 @@ def meta_problem(meta):
     if not (isinstance(meta, dict) and meta.get("mode") in _META_LENGTHS):
         return "expected the run's mode, 'lm', 'qa' or 'memory'"
     lengths = _META_LENGTHS[meta["mode"]]
-    if not all(_is_count(meta.get(k), 1) for k in lengths):
+    if not all(is_count(meta.get(k), 1) for k in lengths):
         return f"a {meta['mode']} run needs {' and '.join(lengths)}, whole numbers from 1 to {MAX_LENGTH:,}"
-    if "slots" in meta and meta["slots"] is not None and not _is_count(meta["slots"], 1):
+    if "slots" in meta and meta["slots"] is not None and not is_count(meta["slots"], 1):
         return f"slots must be a whole number from 1 to {MAX_LENGTH:,}"
     return None
 

@@ -20,7 +20,7 @@ from ..models import build_model
 from ..optim import SGD, Adam
 from . import distributed, runs
 from .best import Best
-from .lock import RunLock
+from .lock import RunLock, released_on_error
 from .loggers import check_installed
 from .config import RunConfig, bundled, load_config
 from .config.overrides import parse_settings
@@ -109,11 +109,8 @@ def start_session(config):
     if world.is_root:  # under MPI, rank 0 alone writes the run folder
         run_dir = runs.new_run_dir(config.train.out, config.name)
         lock = RunLock(run_dir).acquire()
-        try:
+        with lock.released_on_error():
             runs.save_setup(run_dir, config, datasets.vocab, _meta(config, datasets))
-        except BaseException:
-            lock.release()  # a suite's worker goes on to other runs
-            raise
     world.broadcast(model.parameters())  # identical from the same seed; rank 0's copy makes it certain
     return Session(config, datasets, model, optimizer, world.from_root(run_dir), world=world, lock=lock,
                    best=Best.for_run(config, datasets.valid is not None))
@@ -124,12 +121,8 @@ def resume_session(run_path, overrides=None):
     world = distributed.world()
     # Rank 0 holds the folder before reading it: no other process may be writing it meanwhile.
     lock = RunLock(runs.run_folder(run_path)).acquire() if world.is_root else None
-    try:
+    with released_on_error(lock):
         return _resumed(run_path, overrides, world, lock)
-    except BaseException:
-        if lock is not None:
-            lock.release()
-        raise
 
 
 def _resumed(run_path, overrides, world, lock):

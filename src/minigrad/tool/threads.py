@@ -12,9 +12,9 @@ thread count (a product's sums may be split differently across threads).
 from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError
+from .config.limits import MAX_THREADS
 
 DEFAULT_THREADS = 1
-MAX_THREADS = 256
 
 
 def blas_threads(threads=None):

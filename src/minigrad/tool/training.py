@@ -92,9 +92,9 @@ def _what_is_kept(session):
 
 
 def _saved_epoch(session):
-    """The epoch the run folder's checkpoint holds; 0 before the first is saved."""
+    """The epoch the run folder's checkpoint holds; 0 before the first is saved (or if it is damaged)."""
     try:
-        return runs.load_checkpoint(session.run_dir)[2]
+        return runs.checkpoint_epoch(session.run_dir)
     except CheckpointError:
         return 0
 

@@ -30,6 +30,7 @@ MAX_INDEX = 2**31 - 1  # loss.ignore_index, either sign
 MAX_NAME_LENGTH = 100  # the run's name, which names its folder
 MAX_SUITE_SEEDS = 1000  # minigrad suite --seeds
 MAX_JOBS = 1024  # minigrad suite --jobs
+MAX_THREADS = 256  # train.threads and --threads (BLAS threads)
 
 
 def _bounded(low, high):
@@ -49,6 +50,7 @@ Length = _bounded(1, MAX_LENGTH)
 Epochs = _bounded(1, MAX_EPOCHS)  # a number of epochs, or "every N epochs"
 Seed = _bounded(0, MAX_SEED)
 Index = _bounded(-MAX_INDEX, MAX_INDEX)
+Threads = Annotated[int, Field(strict=True, ge=1, le=MAX_THREADS)]
 
 
 def check_seed(seed, option):

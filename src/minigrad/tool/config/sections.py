@@ -16,7 +16,7 @@ from ...data.babi import resolve_task
 from ...data.joint import check_tasks, task_list
 from ...errors import DataError
 from .errors import short_repr, short_text
-from .limits import BatchSize, Epochs, ExampleCount, Index, Length, Seed
+from .limits import BatchSize, Epochs, ExampleCount, Index, Length, Seed, Threads
 
 # Whole numbers must be written as numbers: strict, so `true` or "3" is not taken for 1 or 3. Sizes, counts
 # and lengths have a maximum too: see .limits.
@@ -205,6 +205,6 @@ class TrainConfig(Section):
     early_stopping: Optional[EarlyStopping] = None
     # BLAS threads while training (null: one, the fastest for these small products on a shared machine);
     # --threads wins over it.
-    threads: Optional[Annotated[int, Field(strict=True, ge=1, le=256)]] = None
+    threads: Optional[Threads] = None
     # Where the metrics go besides metrics.csv (always written): see minigrad.tool.loggers.
     loggers: Annotated[list[Literal["csv", "tensorboard", "mlflow"]], Field(max_length=3)] = ["csv"]

@@ -13,7 +13,7 @@ from rich.console import Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .tables import add_metrics_row, metrics_table
+from .tables import accuracy_caption, add_metrics_row, metrics_table
 
 # Lines of a live view that are not epoch rows: title, a two-line header and its rules, a caption that
 # may wrap, the bar, and the line above the view.
@@ -26,7 +26,7 @@ def train_with_display(train, session, console, title):
     view = LiveView(session, console, title, clock)
     try:
         if not console.is_terminal:
-            train(session, on_epoch_start=clock.start_epoch, on_eval=lambda row: _print_line(console, view, row))
+            train(session, on_eval=lambda row: _print_line(console, view, row))
             return
         with Live(view.renderable(), console=console, refresh_per_second=8, transient=True) as live:
             view.live = live
@@ -41,10 +41,7 @@ class RunClock:
 
     def __init__(self, session):
         self.first, self.total = session.start_epoch, session.config.train.epochs
-        self.started, self.epoch = time.perf_counter(), session.start_epoch
-
-    def start_epoch(self, epoch, batches=None):
-        self.epoch = epoch
+        self.started = time.perf_counter()
 
     def seconds_left(self, epoch):
         done = epoch - self.first
@@ -98,21 +95,17 @@ class LiveView:
     def table(self, rows):
         """The metrics table of the last ``rows`` epochs (all of them for None); the caption covers every one."""
         table = metrics_table(self.title, valid=self.valid)
-        for row in self.rows:
+        for row in self.rows if rows is None else self.rows[-rows:]:
             add_metrics_row(table, row)
-        if rows is not None and len(table.rows) > rows:
-            shown = metrics_table(self.title, valid=self.valid)
-            for row in self.rows[-rows:]:
-                add_metrics_row(shown, row)
-            shown.caption = table.caption
-            return shown
+        tested = [(row["epoch"], row["test_acc"]) for row in self.rows if "test_acc" in row]
+        if tested:
+            table.caption = accuracy_caption(tested)
         return table
 
     def renderable(self):
         return Group(self.table(max(1, self.console.height - FIXED_LINES)), self.progress)
 
     def start_epoch(self, epoch, batches):
-        self.clock.start_epoch(epoch)
         left = format_seconds(self.clock.seconds_left(epoch - 1))
         self.progress.reset(self.bar, total=batches, epoch=epoch, total_epochs=self.clock.total, left=left)
 
