@@ -41,14 +41,14 @@ def _memn2n(spec, vocab_size):
                   memory_size=spec.memory_size, std=spec.init_std, empty_slots=spec.empty_slots)
 
 
-def build_model(config, vocab_size):
-    """The model a run config describes, for a vocabulary of ``vocab_size`` words."""
-    spec, mode = config.model, config.data.mode
-    if spec.type == "memn2n":
-        return _memn2n(spec, vocab_size)
-    if spec.type == "recurrent":
-        kind = LanguageModel if mode == "lm" else QuestionAnswerer
-        return kind(vocab_size, spec.embedding_dim, spec.cell, spec.hidden_size, spec.layers)
+def _recurrent(spec, vocab_size, mode):
+    """The lesson's language model (mode lm) or the LSTM question answerer (mode qa)."""
+    kind = LanguageModel if mode == "lm" else QuestionAnswerer
+    return kind(vocab_size, spec.embedding_dim, spec.cell, spec.hidden_size, spec.layers)
+
+
+def _sequential_model(spec, vocab_size, mode):
+    """A Sequential of the run file's layers, applied to every time step."""
     if mode != "lm":
         raise ConfigError(f"model: a sequential model works in mode 'lm' only, not {mode!r}.",
                           hint="Use a recurrent model (embedding_dim, cell, hidden_size) for qa.")
@@ -56,3 +56,17 @@ def build_model(config, vocab_size):
     if first.type != "Embedding":
         raise ConfigError("model.layers[0].type: the first layer must be an Embedding (the inputs are word ids).")
     return _sequential(spec.layers, vocab_size)
+
+
+# model.type -> a function (model section, vocabulary size, data mode) -> Module.
+BUILDERS = {
+    "memn2n": lambda spec, vocab_size, mode: _memn2n(spec, vocab_size),
+    "recurrent": _recurrent,
+    "sequential": _sequential_model,
+}
+
+
+def build_model(config, vocab_size):
+    """The model a run config describes, for a vocabulary of ``vocab_size`` words."""
+    spec = config.model
+    return BUILDERS[spec.type](spec, vocab_size, config.data.mode)
