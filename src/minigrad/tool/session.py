@@ -22,6 +22,7 @@ from . import distributed, runs
 from .best import Best
 from .lock import RunLock, released_on_error
 from .loggers import check_installed
+from .threads import FixedThreads
 from .config import RunConfig, bundled, load_config
 from .config.overrides import parse_settings
 
@@ -41,6 +42,7 @@ class Session:
     lock: object = None  # rank 0's hold on run_dir (see minigrad.tool.lock), let go by close()
     best: object = None  # the best epoch on validation so far (minigrad.tool.best), None without validation
     stopped_early: int = 0  # the epoch early stopping ended training at, 0 if it did not
+    threads: object = field(default_factory=lambda: FixedThreads(1))  # the BLAS thread plan (minigrad.tool.threads), set by the command line
 
     def close(self):
         if self.lock is not None:

@@ -1,26 +1,99 @@
 """How many threads numpy's BLAS may use while ``minigrad train`` runs.
 
-minigrad's models multiply small matrices: a second BLAS thread barely helps
-on a quiet machine, and on a busy one (a second run, a suite, any other
-job) its threads wait for each other and an epoch can take two to three
-times as long. So training uses one thread unless ``--threads N`` says
-otherwise. The limit is set at run time through threadpoolctl, so nothing
-has to be exported before Python starts; results are reproducible at a fixed
-thread count (a product's sums may be split differently across threads).
+minigrad's models multiply small matrices. Whether a second BLAS thread
+helps depends on the model and on the machine: on a quiet machine the
+joint memory network's larger products run a fifth faster on two threads,
+the small single-task models gain nothing; as soon as another job shares the
+cores, two threads wait for each other and an epoch can take two to three
+times as long. No fixed default is right everywhere, so by default each
+epoch measures: its first batches alternate one and two threads, and the
+rest of the epoch runs on whichever was faster per batch. Measuring again
+every epoch follows a machine whose load changes during a long run.
+
+``--threads N`` (or ``train.threads: N``) fixes the count instead; results
+are reproducible at a fixed thread count (a product's sums may be split
+differently across threads). The limits are set at run time through
+threadpoolctl, so nothing has to be exported before Python starts.
 """
 
-from threadpoolctl import threadpool_limits
+import os
+import statistics
+import time
 
 from ..errors import ConfigError
 from .config.limits import MAX_THREADS
 
-DEFAULT_THREADS = 1
+CHOICES = (1, 2)  # the counts an epoch tries: more rarely pays for products this small
+PROBE_BATCHES = 4  # batches an epoch runs on each count before choosing
 
 
 def blas_threads(threads=None):
-    """A context that holds the BLAS libraries to ``threads`` threads (``DEFAULT_THREADS`` for None)."""
-    threads = DEFAULT_THREADS if threads is None else threads
+    """The BLAS thread plan for a run: ``threads`` fixed, or measured each epoch for None.
+
+    Use it as a context (``with blas_threads(n) as plan``); ``plan.batches``
+    wraps an epoch's batches, and leaving the context restores the limits
+    numpy had before.
+    """
+    if threads is None:
+        return TunedThreads() if _cores() > 1 else FixedThreads(1)
     if not 1 <= threads <= MAX_THREADS:
         raise ConfigError(f"--threads {threads}: give a number from 1 to {MAX_THREADS}.",
-                          hint="One thread is the fastest for minigrad's models on a shared machine.")
-    return threadpool_limits(limits=threads, user_api="blas")
+                          hint="Leave it out to let each epoch measure whether 1 or 2 threads is faster.")
+    return FixedThreads(threads)
+
+
+def _cores():
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class FixedThreads:
+    """BLAS held to one count for the whole run."""
+
+    def __init__(self, threads, controller=None):
+        self.threads, self.controller, self._limiter = threads, controller, None
+
+    def __enter__(self):
+        if self.controller is None:
+            from threadpoolctl import ThreadpoolController  # scans the loaded libraries: once a run
+            self.controller = ThreadpoolController()
+        self._limiter = self.controller.limit(limits=self.threads, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        self._limiter.restore_original_limits()
+
+    def set(self, threads):
+        """Hold BLAS to ``threads`` from now on."""
+        self.controller.limit(limits=threads, user_api="blas")
+        self.threads = threads
+
+    def batches(self, batches):
+        """An epoch's batches, unchanged: the count is fixed."""
+        return batches
+
+
+class TunedThreads(FixedThreads):
+    """Each epoch, alternate the counts over the first batches, then keep the faster."""
+
+    def __init__(self, controller=None, clock=time.perf_counter):
+        super().__init__(CHOICES[0], controller)
+        self.clock, self.chosen = clock, []  # the count each epoch settled on
+
+    def batches(self, batches):
+        """Yield an epoch's batches, timing the work done on each while probing."""
+        seconds = {count: [] for count in CHOICES}
+        probes = PROBE_BATCHES * len(CHOICES)
+        for i, batch in enumerate(batches):
+            if i < probes:  # alternate, so a change in load or batch size hits every count alike
+                self.set(CHOICES[i % len(CHOICES)])
+                start = self.clock()
+                yield batch
+                seconds[self.threads].append(self.clock() - start)
+                continue
+            if i == probes:
+                self.set(min(CHOICES, key=lambda count: statistics.median(seconds[count])))
+                self.chosen.append(self.threads)
+            yield batch
+        if len(seconds[CHOICES[-1]]) < PROBE_BATCHES:  # too short an epoch to tell: one thread
+            self.set(CHOICES[0])

@@ -63,10 +63,10 @@ def train_command(suite, run):
 def train_arguments(suite, run):
     """``train_command`` less the program's name: what a worker passes to the command line."""
     if saved_epoch(run.folder) > 0:
-        return ["train", "--resume", str(run.folder)]
+        return ["train", "--resume", str(run.folder), "--threads", "1"]
     sets = [f"--set={text}" for text in suite.set_texts] + [f"--set=name={run.name}"]
     return ["train", str(suite.config_path), "--task", str(run.task), "--seed", str(run.seed),
-            "--out", str(suite.folder), *sets]
+            "--out", str(suite.folder), "--threads", "1", *sets]
 
 
 class TrainWorkers:
