@@ -181,6 +181,22 @@ def test_global_clipping_rescales_them_together():
     np.testing.assert_allclose(params[0].grad.numpy(), np.array([3.0, 4.0]) * 5 / np.sqrt(125), rtol=1e-5)
 
 
+def test_spectral_clipping_measures_a_matrix_by_its_largest_singular_value():
+    rotation = np.array([[0.6, -0.8], [0.8, 0.6]])
+    matrix = rotation @ np.diag([50.0, 30.0]) @ rotation.T  # singular values 50 and 30; Frobenius 58.3
+    param = Tensor(np.zeros((2, 2)), requires_grad=True)
+    param.grad = Tensor(matrix.copy())
+    assert clip_grad_norm([param], 40.0, per_parameter=True, norm="spectral") == pytest.approx(50.0)
+    np.testing.assert_allclose(param.grad.numpy(), matrix * 40 / 50, rtol=1e-5)  # l2 would give 40 / 58.3
+    np.testing.assert_allclose(np.linalg.svd(param.grad.numpy(), compute_uv=False), [40.0, 24.0], rtol=1e-5)
+
+
+def test_spectral_clipping_of_a_vector_is_its_length():
+    (param,) = _grads([6.0, 8.0])
+    assert clip_grad_norm([param], 5.0, per_parameter=True, norm="spectral") == pytest.approx(10.0)
+    np.testing.assert_allclose(param.grad.numpy(), [3.0, 4.0], rtol=1e-5)
+
+
 def _one_step(tmp_path, reduction):
     folder = tmp_path / reduction
     folder.mkdir()

@@ -174,7 +174,7 @@ class Adam(Optimizer):
         p.data -= (self.lr / (1 - b1**t)) * m / denominator
 
 
-def clip_grad_norm(parameters, max_norm, per_parameter=False):
+def clip_grad_norm(parameters, max_norm, per_parameter=False, norm="l2"):
     """Scale all gradients together so their joint L2 norm is at most ``max_norm``.
 
     Args:
@@ -182,19 +182,37 @@ def clip_grad_norm(parameters, max_norm, per_parameter=False):
         max_norm: the largest norm allowed.
         per_parameter: clip each parameter's gradient to ``max_norm`` on its
             own instead (as the memory-network papers do for each weight matrix).
+        norm: with ``per_parameter``, how a gradient's size is measured:
+            ``l2`` (Frobenius for a matrix) or ``spectral`` (a matrix's largest
+            singular value, what Matlab's ``norm`` of a matrix gives, and so
+            what the memory network authors' code clips; never larger than l2).
     Returns:
         The joint norm before clipping, as a float (the largest single norm
         with ``per_parameter``).
     """
     grads = [p.grad.data for p in parameters if p.grad is not None]
     if per_parameter:
-        return max((_clip_together([g], max_norm) for g in grads), default=0.0)
+        return max((_clip_together([g], max_norm, NORMS[norm]) for g in grads), default=0.0)
     return _clip_together(grads, max_norm)
 
 
-def _clip_together(grads, max_norm):
-    """Scale ``grads`` in place so their joint L2 norm is at most ``max_norm``; return the norm before."""
-    total = math.sqrt(sum(float((g * g).sum()) for g in grads))
+def _l2(grads):
+    return math.sqrt(sum(float((g * g).sum()) for g in grads))
+
+
+def _spectral(grads):
+    (g,) = grads
+    if g.ndim != 2:
+        return _l2(grads)
+    return float(get_array_module(g).linalg.svd(g, compute_uv=False)[0])
+
+
+NORMS = {"l2": _l2, "spectral": _spectral}
+
+
+def _clip_together(grads, max_norm, measure=_l2):
+    """Scale ``grads`` in place so their joint norm is at most ``max_norm``; return the norm before."""
+    total = measure(grads)
     if total > max_norm:
         # The small constant keeps the clipped norm just under max_norm.
         scale = max_norm / (total + 1e-6)

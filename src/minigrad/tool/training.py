@@ -18,6 +18,10 @@ from .evaluation import batch_loss, split_scores
 from .suite.report import training_seconds
 
 
+# optimizer.clip_mode -> (clip each parameter on its own?, how a gradient's size is measured)
+CLIP_MODES = {"global": (False, "l2"), "per_parameter": (True, "l2"), "per_parameter_spectral": (True, "spectral")}
+
+
 class Interrupted(MinigradError):
     """Training was stopped with Ctrl-C; the last complete epoch is saved."""
 
@@ -27,7 +31,8 @@ class Interrupted(MinigradError):
 def train_epoch(session, epoch, on_batch=None):
     """One pass over the training set; returns (mean loss, accuracy, examples)."""
     config, optimizer, clip = session.config, session.optimizer, session.config.optimizer.clip_norm
-    per_parameter, summed = config.optimizer.clip_mode == "per_parameter", config.loss.reduction == "sum"
+    per_parameter, norm = CLIP_MODES[config.optimizer.clip_mode]
+    summed = config.loss.reduction == "sum"
     rng = np.random.default_rng([config.train.seed, epoch])  # per epoch, so a resumed run shuffles alike
     bound = loss_bound(config.train.max_loss_ratio, len(session.datasets.vocab))
     total_loss = total = right = examples = 0
@@ -41,7 +46,7 @@ def train_epoch(session, epoch, on_batch=None):
                 _mark_diverged(session, epoch, i + 1)
             raise session.world.every_rank(_diverged(session, value, epoch, i + 1))
         if clip:
-            clip_grad_norm(optimizer.parameters, clip, per_parameter)
+            clip_grad_norm(optimizer.parameters, clip, per_parameter, norm)
         optimizer.step()
         total_loss, total, right = total_loss + value * n, total + n, right + r
         examples += len(batch[-1])

@@ -158,8 +158,9 @@ class OptimizerConfig(Section):
     momentum: NonNegativeFloat = 0.0  # sgd only
     weight_decay: NonNegativeFloat = 0.0
     clip_norm: Optional[PositiveFloat] = None  # rescale gradients whose norm is larger
-    # global: one norm over all gradients together; per_parameter: each weight's gradient on its own
-    clip_mode: Literal["global", "per_parameter"] = "global"
+    # global: one norm over all gradients together; per_parameter: each weight's gradient on its own;
+    # per_parameter_spectral: each on its own, a matrix measured by its largest singular value
+    clip_mode: Literal["global", "per_parameter", "per_parameter_spectral"] = "global"
     schedule: Optional[StepSchedule] = None
 
     @model_validator(mode="after")
