@@ -16,8 +16,8 @@ from minigrad.tool import cli, training
 from minigrad.tool.config import load_config
 from minigrad.data.splits import punctuation
 from minigrad.errors import ConfigError
-from minigrad.models.memory import AdjacentMemN2N, LayerwiseMemN2N
-from minigrad.optim import clip_grad_norm
+from minigrad.models.memory import AdjacentMemN2N, LayerwiseMemN2N, memn2n
+from minigrad.optim import clip_each_matrix, clip_grad_norm
 from minigrad.tool.session import start_session
 
 TINY_MEMN2N = {
@@ -195,6 +195,25 @@ def test_spectral_clipping_of_a_vector_is_its_length():
     (param,) = _grads([6.0, 8.0])
     assert clip_grad_norm([param], 5.0, per_parameter=True, norm="spectral") == pytest.approx(10.0)
     np.testing.assert_allclose(param.grad.numpy(), [3.0, 4.0], rtol=1e-5)
+
+
+def test_a_matrix_kept_as_row_blocks_is_clipped_as_one():
+    words, ages = Tensor(np.zeros((1, 2)), requires_grad=True), Tensor(np.zeros((1, 2)), requires_grad=True)
+    words.grad, ages.grad = Tensor(np.array([[30.0, 0.0]])), Tensor(np.array([[0.0, 40.0]]))
+    # stacked: diag(30, 40), largest singular value 40, Frobenius 50
+    assert clip_each_matrix([[words, ages]], 20.0, norm="spectral") == pytest.approx(40.0)
+    np.testing.assert_allclose(np.vstack([words.grad.numpy(), ages.grad.numpy()]), [[15, 0], [0, 20]], rtol=1e-5)
+    assert clip_each_matrix([[words, ages]], 5.0) == pytest.approx(25.0)  # l2 of the pair
+    np.testing.assert_allclose(np.vstack([words.grad.numpy(), ages.grad.numpy()]), [[3, 0], [0, 4]], rtol=1e-5)
+
+
+def test_the_memory_network_pairs_each_table_with_its_age_vectors():
+    model = memn2n(12, hops=2, embedding_dim=4, memory_size=5)
+    groups = model.weight_matrices()
+    assert [[p.shape for p in g] for g in groups] == [[(12, 4), (5, 4)]] * 3
+    assert sum(len(g) for g in groups) == len(model.parameters())
+    without_ages = memn2n(12, hops=2, embedding_dim=4, memory_size=5, temporal_encoding=False)
+    assert [[p.shape for p in g] for g in without_ages.weight_matrices()] == [[(12, 4)]] * 3
 
 
 def _one_step(tmp_path, reduction):

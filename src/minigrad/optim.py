@@ -181,19 +181,34 @@ def clip_grad_norm(parameters, max_norm, per_parameter=False, norm="l2"):
         parameters: Tensors whose ``.grad`` to clip (None grads are skipped).
         max_norm: the largest norm allowed.
         per_parameter: clip each parameter's gradient to ``max_norm`` on its
-            own instead (as the memory-network papers do for each weight matrix).
-        norm: with ``per_parameter``, how a gradient's size is measured:
-            ``l2`` (Frobenius for a matrix) or ``spectral`` (a matrix's largest
-            singular value, what Matlab's ``norm`` of a matrix gives, and so
-            what the memory network authors' code clips; never larger than l2).
+            own instead (as the memory-network papers do for each weight
+            matrix); see ``clip_each_matrix``.
+        norm: with ``per_parameter``, ``l2`` or ``spectral`` (see ``clip_each_matrix``).
     Returns:
         The joint norm before clipping, as a float (the largest single norm
         with ``per_parameter``).
     """
-    grads = [p.grad.data for p in parameters if p.grad is not None]
     if per_parameter:
-        return max((_clip_together([g], max_norm, NORMS[norm]) for g in grads), default=0.0)
-    return _clip_together(grads, max_norm)
+        return clip_each_matrix([[p] for p in parameters], max_norm, norm)
+    return _clip_together([p.grad.data for p in parameters if p.grad is not None], max_norm)
+
+
+def clip_each_matrix(matrices, max_norm, norm="l2"):
+    """Clip each weight matrix's gradient to ``max_norm`` on its own; return the largest norm before.
+
+    ``matrices`` is a list of parameter lists, each list the row blocks of
+    one matrix (a model may keep one matrix as several parameters, as the
+    memory network keeps its word and age vectors). ``norm`` measures a
+    gradient: ``l2`` (Frobenius for a matrix) or ``spectral``, a matrix's
+    largest singular value, which is what Matlab's ``norm`` of a matrix gives
+    and so what the memory network authors' code clips (never more than l2).
+    """
+    largest = 0.0
+    for blocks in matrices:
+        grads = [p.grad.data for p in blocks if p.grad is not None]
+        if grads:
+            largest = max(largest, _clip_together(grads, max_norm, NORMS[norm]))
+    return largest
 
 
 def _l2(grads):
@@ -201,10 +216,11 @@ def _l2(grads):
 
 
 def _spectral(grads):
-    (g,) = grads
-    if g.ndim != 2:
+    """The largest singular value of the row blocks ``grads`` stacked (the L2 norm for vectors)."""
+    if any(g.ndim != 2 for g in grads):
         return _l2(grads)
-    return float(get_array_module(g).linalg.svd(g, compute_uv=False)[0])
+    xp = get_array_module(grads[0])
+    return float(xp.linalg.svd(xp.concatenate(grads), compute_uv=False)[0])
 
 
 NORMS = {"l2": _l2, "spectral": _spectral}

@@ -110,6 +110,17 @@ class MemN2N(Module):
         if self.temporal_encoding:
             self.times = [Embedding(self.memory_size, self.dim, std=self.std) for _ in range(count)]
 
+    def weight_matrices(self):
+        """Each table's word vectors and age vectors are the row blocks of one matrix.
+
+        In the authors' code the ages are words of the vocabulary, rows of the
+        same lookup table, so clipping a table's gradient measures both.
+        """
+        paired = {id(p) for t in self.tables + self.times for p in t.parameters()}
+        tables = [[t.weight, a.weight] for t, a in zip(self.tables, self.times)] if self.times else \
+            [[t.weight] for t in self.tables]
+        return tables + [[p] for p in self.parameters() if id(p) not in paired]
+
     def forward(self, memories, questions, times, mask):
         return self.attend(memories, questions, times, mask)[0]
 

@@ -64,6 +64,15 @@ class Module:
         """Every parameter of this module and its sub-modules, as a list."""
         return [p for _, p in self.named_parameters()]
 
+    def weight_matrices(self):
+        """The parameters grouped by weight matrix, each group the row blocks of one matrix.
+
+        Every parameter is a matrix of its own unless a module keeps one
+        matrix as several parameters and says so here (gradient clipping per
+        matrix measures a group as one).
+        """
+        return [[p] for p in self.parameters()]
+
     def get_parameters(self):
         """The lesson's name for ``parameters()``."""
         return self.parameters()

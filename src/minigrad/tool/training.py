@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from ..errors import CheckpointError, MinigradError, TrainingDiverged
-from ..optim import clip_grad_norm
+from ..optim import clip_each_matrix, clip_grad_norm
 from . import best as best_epoch, per_task, runs
 from .evaluation import batch_loss, split_scores
 from .suite.report import training_seconds
@@ -46,13 +46,21 @@ def train_epoch(session, epoch, on_batch=None):
                 _mark_diverged(session, epoch, i + 1)
             raise session.world.every_rank(_diverged(session, value, epoch, i + 1))
         if clip:
-            clip_grad_norm(optimizer.parameters, clip, per_parameter, norm)
+            _clip(session, clip, per_parameter, norm)
         optimizer.step()
         total_loss, total, right = total_loss + value * n, total + n, right + r
         examples += len(batch[-1])
         if on_batch:
             on_batch(i + 1)
     return total_loss / max(total, 1), right / max(total, 1), examples
+
+
+def _clip(session, max_norm, per_parameter, norm):
+    """Clip the gradients as optimizer.clip_mode says: all together, or each weight matrix on its own."""
+    if per_parameter:
+        clip_each_matrix(session.model.weight_matrices(), max_norm, norm)
+    else:
+        clip_grad_norm(session.optimizer.parameters, max_norm)
 
 
 def loss_bound(max_loss_ratio, vocab_size):
