@@ -197,3 +197,13 @@ def test_only_the_first_problem_is_described(tmp_path):
         load_config(path)
     assert "data.batch_size" in info.value.message
     assert "optimizer.lr" not in info.value.message and "(and 1 more problem)" in info.value.message
+
+
+def test_the_set_examples_of_the_readme_and_help_work_on_bundled_files():
+    from minigrad.tool.config.bundled import configs, find_config
+
+    rnn = load_config(find_config("babi_rnn"), settings=parse_settings(["model.hidden_size=64"]))
+    assert rnn.model.hidden_size == 64
+    for bundled in configs():  # the --help example: fields every run file has
+        config = load_config(bundled.path, settings=parse_settings(["optimizer.lr=0.01", "data.batch_size=50"]))
+        assert (config.optimizer.lr, config.data.batch_size) == (0.01, 50)
