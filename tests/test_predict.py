@@ -113,7 +113,19 @@ def test_predict_without_a_run_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("predict", "--context", "mary")  # default runs/latest, before any training
     assert result.exit_code == 1
-    assert "no run folder at runs/latest" in one_line(result.output) and "minigrad train" in result.output
+    text = one_line(result.output)
+    assert "no run folder at runs/latest" in text and "Train one first: minigrad train babi_rnn" in text
+    assert "Traceback" not in result.output
+
+
+def test_the_hint_of_an_empty_folder_works_there(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no configs/ here: the hint's bundled name must work all the same
+    assert "minigrad train babi_rnn " in one_line(invoke("predict", "--context", "mary").output)
+    trained = invoke("train", "babi_rnn", "--epochs", "1")
+    assert trained.exit_code == 0, trained.output
+    result = invoke("predict", "--context", "mary moved to the")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("next word: ") and (tmp_path / "runs" / "babi_rnn").is_dir()
 
 
 @pytest.mark.parametrize("missing", ["weights.npz", "vocab.json", "config.yaml", "meta.json",

@@ -63,7 +63,7 @@ def run_folder(path):
     """``path`` as an existing run folder, or CheckpointError saying what to pass instead."""
     path = Path(path)
     if not path.is_dir():
-        hint = "Train one first: minigrad train configs/babi_rnn.yaml" if path.name == LATEST else \
+        hint = "Train one first: minigrad train babi_rnn (a bundled run file, by name)" if path.name == LATEST else \
             "Pass the folder of a run, e.g. runs/babi_rnn."
         raise CheckpointError(f"no run folder at {path}.", hint=hint)
     return path

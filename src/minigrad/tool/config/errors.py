@@ -52,14 +52,14 @@ def read_yaml(path):
         text = read_limited(path).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}",
-                          "Give the path of a YAML run file, e.g. configs/babi_rnn.yaml.") from None
+                          "Give the path of a YAML run file, or the name of a bundled one (minigrad configs lists them).") from None
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or e
         raise ConfigError(f"cannot read config file {path}: {reason}") from None
     raw = _load(text, path, "not valid YAML", "the file")
     if raw is None:
         raise ConfigError(f"{path}: the file is empty",
-                          "A run file needs data, model and optimizer sections; see configs/.")
+                          "A run file needs data, model and optimizer sections; minigrad configs shows where the bundled ones are.")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections (name, device, data, model, "
                           f"loss, optimizer, train) at the top level, got {_kind(raw)}")

@@ -58,7 +58,7 @@ def draw(config, run, settings, fmt, output, group=True):
     check_format(fmt, output)
     if (config is None) == (run is None) or (run is not None and settings):
         raise ConfigError("give a config file or --run RUN (--set goes with a config file).",
-                          hint="e.g. minigrad graph configs/babi_rnn.yaml, or minigrad graph --run runs/latest")
+                          hint="e.g. minigrad graph babi_rnn, or minigrad graph --run runs/latest")
     session = from_run(run) if run is not None else from_config(bundled.find_config(config), settings)
     traced = traced_graph(session, group=group)
     if fmt == "tree":
