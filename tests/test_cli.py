@@ -128,9 +128,8 @@ BAD_CONFIGS = [
     ("negative lr", {"optimizer": {"name": "sgd", "lr": -0.1}}, [], ["optimizer.lr", "greater than 0", "-0.1"]),
     ("device", {"device": "tpu"}, [], ["device", "'tpu'", "'cpu' or 'cuda'"]),
     ("device option", {}, ["--device", "tpu"], ["device", "'tpu'", "set by --device"]),
-    ("task", {"data": {**TINY_LM["data"], "task": 99}}, [], ["data.task", "unknown task '99'", "1-20"]),
-    ("task option", {}, ["--task", "99"], ["data.task", "unknown task '99'", "set by --task"]),
-    ("task name option", {}, ["--task", "qa99"], ["data.task", "unknown task 'qa99'"]),
+    ("task", {"data": {**TINY_LM["data"], "task": 99}}, [],
+     ["data.task", "unknown task '99'", "1-20", "a list of those, or all (every task)"]),
     ("epochs option", {}, ["--epochs", "0"], ["train.epochs", "greater than 0", "set by --epochs"]),
 ]
 
@@ -396,3 +395,33 @@ def test_messages_are_not_read_as_markup(tmp_path):
     result = invoke("train", path)
     assert result.exit_code == 2
     assert f"config file not found: {path}" in one_line(result.output)
+
+
+@pytest.mark.parametrize("task", ["21", "qa21", "0", "foo"])
+def test_an_unknown_task_option_names_the_option_and_every_form(make_config, tmp_path, task):
+    result = invoke("train", make_config(), "--task", task)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = one_line(result.output)
+    assert text.startswith(f"error: --task '{task}': unknown task; the bAbI tasks are 1-20.")
+    assert "a number 1-20, a name qa1-qa20, all (one model for every task), or the path of a '*_train.txt'" in text
+    assert "set by" not in text and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("task, listed", [("1,2", "1, 2"), ("1 2", "1, 2"), ("qa1, qa3", "1, 3"), ("2-4", "2, 3, 4")])
+def test_several_tasks_in_the_task_option_show_the_list_that_works(make_config, tmp_path, task, listed):
+    path = make_config()
+    result = invoke("train", path, "--task", task)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = one_line(result.output)
+    assert text.startswith(f"error: --task '{task}': --task takes one task, not a list.")
+    assert f"One model on several tasks: minigrad train {path} --set 'data.task=[{listed}]'" in text
+    assert not (tmp_path / "runs").exists()
+    assert invoke("train", path, "--set", f"data.task=[{listed}]").exit_code == 0  # the command given works
+
+
+def test_task_all_is_a_task_of_train_not_of_evaluate():
+    from minigrad.tool.config import task_option
+
+    assert task_option.check_task_option("all") is None
+    with pytest.raises(task_option.ConfigError, match="without --task: every task the run trained on"):
+        task_option.check_task_option("all", command="evaluate")

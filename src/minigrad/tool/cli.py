@@ -68,14 +68,14 @@ def train(
 def _train(config, task, epochs, device, seed, out, resume, set_fields, threads):
     from ..backend import keep_freed_memory
     from . import distributed, training
-    from .config.limits import check_task_option
+    from .config.task_option import check_task_option
     from .session import open_session
     from .threads import blas_threads
 
     # Under MPI, join the job before anything else can fail: a rank that stopped
     # before joining would leave the others waiting for it.
     world = _run(distributed.world)
-    _run(lambda: check_task_option(task))
+    _run(lambda: check_task_option(task, config=config))
     options = {"task": task, "epochs": epochs, "device": device, "seed": seed, "out": out}
     session = _run(lambda: open_session(config, resume, set_fields, **options))
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
