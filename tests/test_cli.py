@@ -128,6 +128,8 @@ BAD_CONFIGS = [
     ("negative lr", {"optimizer": {"name": "sgd", "lr": -0.1}}, [], ["optimizer.lr", "greater than 0", "-0.1"]),
     ("device", {"device": "tpu"}, [], ["device", "'tpu'", "'cpu' or 'cuda'"]),
     ("device option", {}, ["--device", "tpu"], ["device", "'tpu'", "set by --device"]),
+    ("gpu", {}, ["--device", "gpu"], ["device: expected 'cpu' or 'cuda', got 'gpu'; did you mean 'cuda'?"]),
+    ("gpu in the file", {"device": "GPU"}, [], ["device: expected 'cpu' or 'cuda', got 'GPU'; did you mean 'cuda'?"]),
     ("task", {"data": {**TINY_LM["data"], "task": 99}}, [],
      ["data.task", "unknown task '99'", "1-20", "a list of those, or all (every task)"]),
     ("epochs option", {}, ["--epochs", "0"], ["train.epochs", "greater than 0", "set by --epochs"]),

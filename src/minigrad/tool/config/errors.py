@@ -201,11 +201,18 @@ def _reason(error):
     return msg.replace("Input should", "should", 1)
 
 
+# Words that mean a choice without looking like it: difflib would offer 'cpu' for 'gpu'.
+_MEANS = {"gpu": "cuda", "nvidia": "cuda", "cupy": "cuda", "numpy": "cpu"}
+
+
 def _closest(word, choices):
     """The choice most like ``word``, ignoring case, or None if none is close."""
     if not isinstance(word, str):
         return None
     lowered = {c.lower(): c for c in choices}
+    meant = _MEANS.get(word.strip().lower())
+    if meant in lowered:
+        return lowered[meant]
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[close[0]] if close else None
 
