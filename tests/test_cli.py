@@ -358,8 +358,18 @@ def test_gradcheck_unknown_op_lists_the_names():
     result = invoke("gradcheck", "--op", "nope")
     assert result.exit_code == 1
     text = one_line(result.output)
-    assert "no gradcheck case for 'nope'" in text
-    assert "Known names:" in text and "tanh" in text and "LSTMCell" in text
+    assert "no gradcheck case for 'nope'." in text and "did you mean" not in text
+    assert "minigrad gradcheck without --op checks all" in text and "tanh" in text and "LSTMCell" in text
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("typed, offered", [("tahn", "'tanh'"), ("sigmod", "'sigmoid'"),
+                                            ("Linaer", "'Linear' or 'linear'")])
+def test_gradcheck_misspelt_op_offers_the_close_names(typed, offered):
+    result = invoke("gradcheck", "--op", typed)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert one_line(result.output).startswith(f"error: no gradcheck case for '{typed}'; did you mean {offered}? "
+                                              f"minigrad gradcheck without --op checks all ")
 
 
 def test_gradcheck_failure_exits_1(monkeypatch):
