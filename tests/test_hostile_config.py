@@ -19,6 +19,7 @@ from conftest import TINY_LM, TINY_QA, invoke, one_line, write_config
 from minigrad.errors import ConfigError, MinigradError
 from minigrad.tool.config import load_config, limits
 from minigrad.tool.config.overrides import parse_settings
+from minigrad.tool.config.errors import MAX_PROBLEMS_SHOWN
 from minigrad.tool.config.task_option import check_task_option
 from minigrad.tool.config.yaml_limits import MAX_DEPTH, MAX_RUN_FILE_BYTES, MAX_VALUES
 from minigrad.tool.suite import plan
@@ -268,11 +269,13 @@ INTEGERS = st.one_of(st.integers(), st.integers(-2**70, 2**70), st.integers(10**
 
 
 def outcome(action):
-    """Run ``action``; only minigrad's own errors may come out, in one line."""
+    """Run ``action``; only minigrad's own errors may come out, a short line a problem, ten problems at most."""
     try:
         return action()
     except MinigradError as exc:
-        assert exc.message and "\n" not in exc.message and len(exc.message) < 400, exc.message
+        lines = exc.message.splitlines()
+        assert lines and len(lines) <= MAX_PROBLEMS_SHOWN + 1, exc.message
+        assert all(len(line) < 400 for line in lines), exc.message
         return exc
 
 

@@ -179,7 +179,8 @@ def open_session(config, resume=None, set_texts=None, **options):
                               hint="--resume takes --epochs (the new total) and --device only.")
         return resume_session(resume, {"epochs": options.get("epochs"), "device": options.get("device")})
     if config is None:
-        raise ConfigError("give a config file or --resume RUN.", hint="e.g. minigrad train babi_rnn (minigrad configs lists the bundled run files).")
+        raise ConfigError("give a config file or --resume RUN.",
+                          hint="e.g. minigrad train babi_rnn (minigrad configs lists the bundled run files).")
     task, out = options.get("task"), options.get("out")
     overrides = {"task": _task_value(task), "epochs": options.get("epochs"), "device": options.get("device"),
                  "seed": options.get("seed"), "out": None if out is None else str(out)}
