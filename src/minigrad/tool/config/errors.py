@@ -97,9 +97,7 @@ def _kind(value):
 
 # ---- explaining validation errors -------------------------------------------------------
 
-
-# The problems of one run file that a message lists; any beyond are counted.
-MAX_PROBLEMS_SHOWN = 10
+MAX_PROBLEMS_SHOWN = 10  # the problems of one run file that a message lists; any beyond are counted
 
 
 def describe_errors(errors, root, overridden=None):
@@ -112,14 +110,12 @@ def describe_errors(errors, root, overridden=None):
             outside the file (``"--task"``, ``"--set"``); a path without
             list indices covers every item.
     Returns:
-        ``(message, hint)``: the first problem, then each other one on a line of
-        its own (``  and model.cell: ...``), up to ``MAX_PROBLEMS_SHOWN``; the
-        hints of those shown, one a line, or None.
+        ``(message, hint)``: a line a problem (``  and model.cell: ...`` after the
+        first), up to ``MAX_PROBLEMS_SHOWN``; their hints, one a line, or None.
 
-    An unknown key is reported before anything else, since a misspelt key
-    also makes the right one look missing. A value that fails every member
-    of a union gives one error per member; those share a field path and are
-    reported together.
+    An unknown key comes first, since a misspelt key also makes the right one
+    look missing. A value that fails every member of a union gives one error
+    per member; those share a field path and are reported together.
     """
     errors = sorted(_without_typo_echoes(errors, root), key=lambda e: e["type"] != "extra_forbidden")
     at_path = {}
@@ -214,8 +210,7 @@ def _reason(error):
     return msg.replace("Input should", "should", 1)
 
 
-# Words that mean a choice without looking like it: difflib would offer 'cpu' for 'gpu'.
-_MEANS = {"gpu": "cuda", "nvidia": "cuda", "cupy": "cuda", "numpy": "cpu"}
+_MEANS = {"gpu": "cuda", "nvidia": "cuda", "cupy": "cuda", "numpy": "cpu"}  # difflib offers 'cpu' for 'gpu'
 
 
 def _closest(word, choices):
