@@ -10,6 +10,7 @@ from conftest import invoke, one_line
 from minigrad import Tensor, viz
 from minigrad.tool.views import graph as graph_run
 from minigrad.nn import Linear
+from minigrad.tool.config.bundled import find_config
 from minigrad.tool.config.overrides import parse_settings
 from minigrad.viz import quote
 
@@ -171,3 +172,15 @@ def test_dot_to_a_file(tmp_path):
     result = invoke("graph", "configs/babi_rnn.yaml", "--format", "dot", "-o", target)
     assert result.exit_code == 0 and "digraph" not in result.output and f"wrote {target}" in result.output
     assert any(label.startswith("RNNLayer") for label in labels(parse(target.read_text())).values())
+
+
+def test_a_picture_without_o_goes_into_the_run_folder_or_train_out(lm_run_copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no Graphviz: the DOT text lands where the picture would
+    monkeypatch.chdir(tmp_path)
+    result = invoke("graph", "--run", lm_run_copy, "--format", "svg")
+    assert result.exit_code == 1 and (lm_run_copy / "graph.dot").read_text().startswith("digraph")
+    config = tmp_path / "run.yaml"
+    config.write_text(find_config("babi_rnn").read_text())
+    invoke("graph", config, "--format", "png", "--set", f"train.out={tmp_path / 'elsewhere'}")
+    assert (tmp_path / "elsewhere" / "babi_rnn-graph.dot").is_file()
+    assert not list(tmp_path.glob("*.dot"))  # nothing in the current folder

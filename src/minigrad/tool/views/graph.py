@@ -68,9 +68,23 @@ def draw(config, run, settings, fmt, output, group=True):
     if fmt == "dot":
         write_text(output, text)
         return None, output
-    target = output or Path(f"{session.config.name}-graph.{fmt}")
+    target = output or default_image(session, run, fmt)
     write_image(text, fmt, target)
     return None, target
+
+
+def default_image(session, run, fmt):
+    """Where a picture goes without -o: into the run folder drawn, or for a run file into the folder
+    that receives its runs (train.out), never the current folder."""
+    if run is not None:
+        return Path(run) / f"graph.{fmt}"
+    folder = Path(session.config.train.out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MinigradError(f"cannot create {folder} for the picture: {exc.strerror}.",
+                            hint="Name the file with -o, e.g. -o graph.svg.") from None
+    return folder / f"{session.config.name}-graph.{fmt}"
 
 
 def check_source(config, run, settings):
