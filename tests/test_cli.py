@@ -437,3 +437,13 @@ def test_task_all_is_a_task_of_train_not_of_evaluate():
     assert task_option.check_task_option("all") is None
     with pytest.raises(task_option.ConfigError, match="without --task: every task the run trained on"):
         task_option.check_task_option("all", command="evaluate")
+
+
+def test_every_wrong_setting_is_named_on_its_own_line(make_config, tmp_path):
+    path = make_config()
+    result = invoke("train", path, "--set", "optimizer.lr=abc", "--set", "data.batch_size=-3")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.splitlines()[:2] == [
+        f"error: {path}: data.batch_size: should be greater than 0, got -3 (set by --set)",
+        "  and optimizer.lr: should be a valid number, got 'abc' (set by --set)"]
+    assert "more problem" not in result.output and not (tmp_path / "runs").exists()
