@@ -128,9 +128,10 @@ BAD_CONFIGS = [
     ("negative lr", {"optimizer": {"name": "sgd", "lr": -0.1}}, [], ["optimizer.lr", "greater than 0", "-0.1"]),
     ("device", {"device": "tpu"}, [], ["device", "'tpu'", "'cpu' or 'cuda'"]),
     ("device option", {}, ["--device", "tpu"], ["device", "'tpu'", "set by --device"]),
-    ("task", {"data": {**TINY_LM["data"], "task": 99}}, [], ["data.task", "unknown task '99'", "1-20"]),
-    ("task option", {}, ["--task", "99"], ["data.task", "unknown task '99'", "set by --task"]),
-    ("task name option", {}, ["--task", "qa99"], ["data.task", "unknown task 'qa99'"]),
+    ("gpu", {}, ["--device", "gpu"], ["device: expected 'cpu' or 'cuda', got 'gpu'; did you mean 'cuda'?"]),
+    ("gpu in the file", {"device": "GPU"}, [], ["device: expected 'cpu' or 'cuda', got 'GPU'; did you mean 'cuda'?"]),
+    ("task", {"data": {**TINY_LM["data"], "task": 99}}, [],
+     ["data.task", "unknown task '99'", "1-20", "a list of those, or all (every task)"]),
     ("epochs option", {}, ["--epochs", "0"], ["train.epochs", "greater than 0", "set by --epochs"]),
 ]
 
@@ -244,7 +245,11 @@ BAD_SETTINGS = [
     ("bad choice", TINY_LM, "loss.name=mse", ["loss.name: expected 'cross_entropy', got 'mse'", "(set by --set)"]),
     ("unknown section", TINY_LM, "trian.epochs=2", ["trian: unknown key; did you mean 'train'?"]),
     ("not a section", TINY_LM, "name.first=a", ["name: must be a mapping to set name.first"]),
-    ("not a list", TINY_LM, "model.layers[0].dim=4", ["model.layers: is not a list"]),
+    ("not set", TINY_LM, "model.layers[0].dim=4",
+     ["model.layers: is not set, so model.layers[0].dim has no item [0] to set", "does not add one"]),
+    ("not a list", {**TINY_LM, "model": {**TINY_LM["model"], "layers": 2}}, "model.layers[0].dim=4",
+     ["model.layers: is 2, not a list, so model.layers[0].dim has no item [0] to set",
+      "such as the layers of a model of type: sequential", "--set model.layers=VALUE"]),
     ("index past the end", SEQUENTIAL_LM, "model.layers[4].dim=4",
      ["model.layers: has 4 items, so model.layers[4].dim names none of them"]),
     ("layer field", SEQUENTIAL_LM, "model.layers[1].n_output=4",
@@ -353,8 +358,18 @@ def test_gradcheck_unknown_op_lists_the_names():
     result = invoke("gradcheck", "--op", "nope")
     assert result.exit_code == 1
     text = one_line(result.output)
-    assert "no gradcheck case for 'nope'" in text
-    assert "Known names:" in text and "tanh" in text and "LSTMCell" in text
+    assert "no gradcheck case for 'nope'." in text and "did you mean" not in text
+    assert "minigrad gradcheck without --op checks all" in text and "tanh" in text and "LSTMCell" in text
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("typed, offered", [("tahn", "'tanh'"), ("sigmod", "'sigmoid'"),
+                                            ("Linaer", "'Linear' or 'linear'")])
+def test_gradcheck_misspelt_op_offers_the_close_names(typed, offered):
+    result = invoke("gradcheck", "--op", typed)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert one_line(result.output).startswith(f"error: no gradcheck case for '{typed}'; did you mean {offered}? "
+                                              f"minigrad gradcheck without --op checks all ")
 
 
 def test_gradcheck_failure_exits_1(monkeypatch):
@@ -392,3 +407,43 @@ def test_messages_are_not_read_as_markup(tmp_path):
     result = invoke("train", path)
     assert result.exit_code == 2
     assert f"config file not found: {path}" in one_line(result.output)
+
+
+@pytest.mark.parametrize("task", ["21", "qa21", "0", "foo"])
+def test_an_unknown_task_option_names_the_option_and_every_form(make_config, tmp_path, task):
+    result = invoke("train", make_config(), "--task", task)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = one_line(result.output)
+    assert text.startswith(f"error: --task '{task}': unknown task; the bAbI tasks are 1-20.")
+    assert "a number 1-20, a name qa1-qa20, all (one model for every task), or the path of a '*_train.txt'" in text
+    assert "set by" not in text and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("task, listed", [("1,2", "1, 2"), ("1 2", "1, 2"), ("qa1, qa3", "1, 3"), ("2-4", "2, 3, 4")])
+def test_several_tasks_in_the_task_option_show_the_list_that_works(make_config, tmp_path, task, listed):
+    path = make_config()
+    result = invoke("train", path, "--task", task)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = one_line(result.output)
+    assert text.startswith(f"error: --task '{task}': --task takes one task, not a list.")
+    assert f"One model on several tasks: minigrad train {path} --set 'data.task=[{listed}]'" in text
+    assert not (tmp_path / "runs").exists()
+    assert invoke("train", path, "--set", f"data.task=[{listed}]").exit_code == 0  # the command given works
+
+
+def test_task_all_is_a_task_of_train_not_of_evaluate():
+    from minigrad.tool.config import task_option
+
+    assert task_option.check_task_option("all") is None
+    with pytest.raises(task_option.ConfigError, match="without --task: every task the run trained on"):
+        task_option.check_task_option("all", command="evaluate")
+
+
+def test_every_wrong_setting_is_named_on_its_own_line(make_config, tmp_path):
+    path = make_config()
+    result = invoke("train", path, "--set", "optimizer.lr=abc", "--set", "data.batch_size=-3")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.splitlines()[:2] == [
+        f"error: {path}: data.batch_size: should be greater than 0, got -3 (set by --set)",
+        "  and optimizer.lr: should be a valid number, got 'abc' (set by --set)"]
+    assert "more problem" not in result.output and not (tmp_path / "runs").exists()

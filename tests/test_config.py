@@ -191,9 +191,30 @@ def test_top_level_must_be_a_mapping(tmp_path):
         load_config(path)
 
 
-def test_only_the_first_problem_is_described(tmp_path):
+def test_every_problem_is_described_on_a_line_of_its_own(tmp_path):
     path = write(tmp_path, GOOD.replace("lr: 0.1", "lr: -1").replace("batch_size: 10", "batch_size: 0"))
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert "data.batch_size" in info.value.message
-    assert "optimizer.lr" not in info.value.message and "(and 1 more problem)" in info.value.message
+    assert info.value.message.splitlines() == [f"{path}: data.batch_size: should be greater than 0, got 0",
+                                               "  and optimizer.lr: should be greater than 0, got -1"]
+
+
+def test_problems_past_ten_are_counted_and_each_hint_says_where(tmp_path):
+    keys = "".join(f"  extra{i}: 1\n" for i in range(12))
+    path = write(tmp_path, GOOD.replace("name: tiny", "name: tiny\ntrain:\n" + keys + "  epochs: 0"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    lines = info.value.message.splitlines()
+    assert len(lines) == 11 and lines[-1] == "  and 3 more problems"  # 12 unknown keys and train.epochs
+    assert lines[0] == f"{path}: train.extra0: unknown key" and lines[9] == "  and train.extra9: unknown key"
+    assert info.value.hint.startswith("Valid keys in train: epochs, seed,")
+
+
+def test_the_set_examples_of_the_readme_and_help_work_on_bundled_files():
+    from minigrad.tool.config.bundled import configs, find_config
+
+    rnn = load_config(find_config("babi_rnn"), settings=parse_settings(["model.hidden_size=64"]))
+    assert rnn.model.hidden_size == 64
+    for bundled in configs():  # the --help example: fields every run file has
+        config = load_config(bundled.path, settings=parse_settings(["optimizer.lr=0.01", "data.batch_size=50"]))
+        assert (config.optimizer.lr, config.data.batch_size) == (0.01, 50)

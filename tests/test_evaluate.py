@@ -80,5 +80,8 @@ def test_refused_options(qa_run, tmp_path):
     for task in ("²", "99999999999"):
         odd = invoke("evaluate", qa_run, "--task", task)
         assert odd.exit_code == 2 and "unknown task" in one_line(odd.output)
+    listed = one_line(invoke("evaluate", qa_run, "--task", "1,2").output)
+    assert "--task '1,2': --task takes one task, not a list." in listed
+    assert "Without --task, evaluate scores every task the run trained on; or score them one at a time: --task 1" in listed
     gone = invoke("evaluate", tmp_path / "gone")
     assert gone.exit_code == 1 and "no run folder at" in one_line(gone.output)

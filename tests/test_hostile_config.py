@@ -19,6 +19,8 @@ from conftest import TINY_LM, TINY_QA, invoke, one_line, write_config
 from minigrad.errors import ConfigError, MinigradError
 from minigrad.tool.config import load_config, limits
 from minigrad.tool.config.overrides import parse_settings
+from minigrad.tool.config.errors import MAX_PROBLEMS_SHOWN
+from minigrad.tool.config.task_option import check_task_option
 from minigrad.tool.config.yaml_limits import MAX_DEPTH, MAX_RUN_FILE_BYTES, MAX_VALUES
 from minigrad.tool.suite import plan
 
@@ -140,9 +142,9 @@ def test_a_seed_numpy_cannot_take_is_refused(run_files, seed):
     (["--set", "model.layers=4294967296"], "model.layers: 4294967296 is over the limit of 64"),
     (["--set", "name=" + "a" * 300], "name: 300 characters is over the limit of 100: it names a folder"),
     (["--set", "train.out=" + "x" * 300], "cannot create the run folder"),
-    (["--task", "²"], "--task '²': unknown task."),
+    (["--task", "²"], "--task '²': unknown task;"),
     (["--task", "9" * 5000], "--task '99999"),
-    (["--task", "qa²"], "data.task: unknown task 'qa²'"),
+    (["--task", "qa²"], "--task 'qa²': unknown task;"),
 ])
 def test_train_refuses_out_of_range_options_in_one_line(make_config, args, expected):
     result = invoke("train", make_config(), *args)
@@ -267,11 +269,13 @@ INTEGERS = st.one_of(st.integers(), st.integers(-2**70, 2**70), st.integers(10**
 
 
 def outcome(action):
-    """Run ``action``; only minigrad's own errors may come out, in one line."""
+    """Run ``action``; only minigrad's own errors may come out, a short line a problem, ten problems at most."""
     try:
         return action()
     except MinigradError as exc:
-        assert exc.message and "\n" not in exc.message and len(exc.message) < 400, exc.message
+        lines = exc.message.splitlines()
+        assert lines and len(lines) <= MAX_PROBLEMS_SHOWN + 1, exc.message
+        assert all(len(line) < 400 for line in lines), exc.message
         return exc
 
 
@@ -336,7 +340,8 @@ def test_any_tasks_option_is_a_list_of_tasks_or_refused(text):
     result = outcome(lambda: plan.parse_tasks(text))
     if not isinstance(result, ConfigError):
         assert result and all(1 <= task <= 20 for task in result)
-    outcome(lambda: limits.check_task_option(text))
+    outcome(lambda: check_task_option(text))
+    outcome(lambda: check_task_option(text, command="evaluate"))
 
 
 @settings(PROPERTY, max_examples=400)

@@ -61,6 +61,22 @@ def test_unknown_word_names_close_ones(lm_run):
     assert "'mary'" in caught.value.hint
 
 
+def test_an_unknown_word_lists_a_small_vocabulary_whole_and_counts_a_large_one():
+    from minigrad.data import Vocabulary
+
+    small = Vocabulary(["mary", "went", "to", "the", "garden"])
+    with pytest.raises(VocabularyError) as caught:
+        small.encode(["mary", "walked"], unknown="error")
+    assert caught.value.message == "unknown word 'walked': the model never saw it in training"
+    assert caught.value.hint.startswith("Nearest known words: 'went'.")
+    assert caught.value.hint.endswith("learned from its training data: garden, mary, the, to, went.")
+    large = Vocabulary([f"word{i:02d}" for i in range(60)])
+    with pytest.raises(VocabularyError) as caught:
+        large.encode(["zzz"], unknown="error")
+    assert caught.value.hint == ("The model knows 60 words, learned from its training data "
+                                 "(all of them: the run's vocab.json).")
+
+
 def test_wrong_kind_of_question_for_the_run(lm_run, qa_run):
     with pytest.raises(ConfigError, match="is a lm run"):
         Predictor.load(lm_run).answer("mary went to the garden.", "where is mary?")
@@ -95,6 +111,7 @@ def test_predict_uses_runs_latest_by_default(lm_run, monkeypatch):
 
 @pytest.mark.parametrize("context, word, suggestion", [
     ("mary moved to the moon", "moon", "The model knows"),
+    ("mary walked to the", "walked", "the model never saw it in training Nearest known words: 'travelled', 'went'"),
     ("marry moved to the", "marry", "Did you mean 'mary'"),
     ("mary travelled to the kitchn", "kitchn", "'kitchen'"),
 ])
@@ -113,7 +130,19 @@ def test_predict_without_a_run_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("predict", "--context", "mary")  # default runs/latest, before any training
     assert result.exit_code == 1
-    assert "no run folder at runs/latest" in one_line(result.output) and "minigrad train" in result.output
+    text = one_line(result.output)
+    assert "no run folder at runs/latest" in text and "Train one first: minigrad train babi_rnn" in text
+    assert "Traceback" not in result.output
+
+
+def test_the_hint_of_an_empty_folder_works_there(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no configs/ here: the hint's bundled name must work all the same
+    assert "minigrad train babi_rnn " in one_line(invoke("predict", "--context", "mary").output)
+    trained = invoke("train", "babi_rnn", "--epochs", "1")
+    assert trained.exit_code == 0, trained.output
+    result = invoke("predict", "--context", "mary moved to the")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("next word: ") and (tmp_path / "runs" / "babi_rnn").is_dir()
 
 
 @pytest.mark.parametrize("missing", ["weights.npz", "vocab.json", "config.yaml", "meta.json",

@@ -169,6 +169,20 @@ def test_running_again_trains_nothing(config, tmp_path):
     assert (state.stat().st_mtime_ns, (setup.folder / "logs" / "task01-seed0.log").read_text()) == before
 
 
+@pytest.mark.parametrize("command", [["predict", "--context", "mary", "--run"], ["evaluate"], ["train", "--resume"],
+                                     ["graph", "--run"]])
+def test_a_suite_folder_given_as_a_run_says_so_and_names_a_run_inside(config, tmp_path, command):
+    setup, _ = run(config, tmp_path / "s", tasks=(1,), seeds=1)
+    result = invoke(*command, setup.folder)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert text.startswith(f"error: {setup.folder} is a suite folder (minigrad suite), not a run folder: "
+                           "its runs are the folders inside it (task01-seed0, ...).")
+    assert f"Give one of its runs instead, e.g. {setup.folder / 'task01-seed0'}; minigrad runs {setup.folder}" in text
+    assert "stopped before its first epoch" not in text
+    assert invoke("evaluate", setup.folder / "task01-seed0").exit_code == 0  # the run named works
+
+
 def test_an_interrupted_run_is_resumed_not_restarted(config, tmp_path):
     folder = tmp_path / "s"
     setup = suite.prepare(config, ["train.epochs=2"] + FAST[1:], [1], 1, folder)

@@ -91,25 +91,29 @@ def test_resume_points_latest_at_the_resumed_run(tmp_path, make_config):
     assert (tmp_path / "runs" / "latest").resolve() == (tmp_path / "runs" / "tiny").resolve()
 
 
-@pytest.mark.parametrize("options, asked", [([], "its train.epochs (1)"), (["--epochs", "1"], "--epochs 1")],
-                         ids=["config's epochs", "--epochs"])
-def test_resume_with_no_epochs_left_says_how_to_train_longer(lm_run_copy, options, asked):
+def test_resume_with_no_epochs_left_says_how_to_train_longer(lm_run_copy):
     before = snapshot(lm_run_copy)
-    result = invoke("train", "--resume", lm_run_copy, *options)  # 1 epoch is done
+    result = invoke("train", "--resume", lm_run_copy)  # 1 epoch is done, the run file plans 1
     assert result.exit_code == 2, result.output
     text = one_line(result.output)
-    assert text.startswith(f"error: {lm_run_copy} already has 1 epoch; {asked} asks for no more.")
-    assert f"--epochs M, M > 1: minigrad train --resume {lm_run_copy} --epochs 11" in text
+    assert text.startswith(f"error: {lm_run_copy} already has 1 epoch; its train.epochs (1) asks for no more.")
+    assert f"--epochs M, M > 1; for 10 more: minigrad train --resume {lm_run_copy} --epochs 11" in text
     assert "batches" not in text and "run folder:" not in text  # no progress bar, no table
+    assert "Traceback" not in result.output
     assert snapshot(lm_run_copy) == before
 
 
-def test_resume_with_fewer_epochs_than_done(lm_run_copy):
+def test_resume_with_epochs_to_add_gives_the_total_that_adds_them(lm_run_copy):
     invoke("train", "--resume", lm_run_copy, "--epochs", "3")
-    result = invoke("train", "--resume", lm_run_copy, "--epochs", "2")
-    assert result.exit_code == 2
-    assert "already has 3 epochs; --epochs 2 asks for no more" in one_line(result.output)
+    result = invoke("train", "--resume", lm_run_copy, "--epochs", "2")  # meant: 2 more
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = one_line(result.output)
+    assert f"{lm_run_copy} already has 3 epochs; --epochs 2 asks for no more" in text
+    assert "--epochs is the new total, not the epochs to add" in text
+    assert f"To train 2 more: minigrad train --resume {lm_run_copy} --epochs 5" in text
     assert saved_epoch(lm_run_copy) == 3
+    assert invoke("train", "--resume", lm_run_copy, "--epochs", "5").exit_code == 0  # the command given works
+    assert saved_epoch(lm_run_copy) == 5
 
 
 def test_resume_problems(tmp_path, lm_run_copy):

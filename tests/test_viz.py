@@ -6,10 +6,11 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import invoke
+from conftest import invoke, one_line
 from minigrad import Tensor, viz
 from minigrad.tool.views import graph as graph_run
 from minigrad.nn import Linear
+from minigrad.tool.config.bundled import find_config
 from minigrad.tool.config.overrides import parse_settings
 from minigrad.viz import quote
 
@@ -151,13 +152,19 @@ def test_graph_from_a_run_folder(lm_run):
 
 
 @pytest.mark.parametrize("args, message", [
-    ((), "give a config file or --run RUN"),
+    ((), "give a run file or --run RUN. e.g. minigrad graph babi_rnn, or minigrad graph --run runs/latest"),
+    (("babi_rnn", "--run", "runs/babi_rnn"),
+     "both a run file (babi_rnn) and --run runs/babi_rnn were given; graph draws one model. Pick one: "
+     "minigrad graph babi_rnn (a new model from the run file), or minigrad graph --run runs/babi_rnn"),
+    (("--run", "runs/x", "--set", "optimizer.lr=1"), "--set changes a run file, and --run runs/x draws a saved "
+     "run as it is. Draw the run as saved: minigrad graph --run runs/x; or its run file, changed: minigrad graph "
+     "runs/x/config.yaml --set PATH=VALUE"),
     (("configs/babi_rnn.yaml", "--format", "pdf"), "unknown --format 'pdf'"),
     (("--run", "no/such/run"), "no run folder at no/such/run"),
 ])
 def test_bad_graph_requests_get_one_message(args, message):
     result = invoke("graph", *args)
-    assert result.exit_code != 0 and message in result.output
+    assert result.exit_code != 0 and message in one_line(result.output) and "Traceback" not in result.output
 
 
 def test_dot_to_a_file(tmp_path):
@@ -165,3 +172,15 @@ def test_dot_to_a_file(tmp_path):
     result = invoke("graph", "configs/babi_rnn.yaml", "--format", "dot", "-o", target)
     assert result.exit_code == 0 and "digraph" not in result.output and f"wrote {target}" in result.output
     assert any(label.startswith("RNNLayer") for label in labels(parse(target.read_text())).values())
+
+
+def test_a_picture_without_o_goes_into_the_run_folder_or_train_out(lm_run_copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no Graphviz: the DOT text lands where the picture would
+    monkeypatch.chdir(tmp_path)
+    result = invoke("graph", "--run", lm_run_copy, "--format", "svg")
+    assert result.exit_code == 1 and (lm_run_copy / "graph.dot").read_text().startswith("digraph")
+    config = tmp_path / "run.yaml"
+    config.write_text(find_config("babi_rnn").read_text())
+    invoke("graph", config, "--format", "png", "--set", f"train.out={tmp_path / 'elsewhere'}")
+    assert (tmp_path / "elsewhere" / "babi_rnn-graph.dot").is_file()
+    assert not list(tmp_path.glob("*.dot"))  # nothing in the current folder

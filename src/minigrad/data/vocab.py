@@ -10,6 +10,7 @@ from ..serialization import write_text_atomic
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 _FORMAT = "minigrad-vocabulary"
+_LISTED_WHOLE = 40  # an unknown word's message lists a vocabulary of at most this many words
 _DAMAGED_HINT = "Restore it from a copy, or train the run again."
 
 
@@ -66,15 +67,22 @@ class Vocabulary:
         """The words of ``ids`` (any iterable of ints), leaving out ``<pad>`` unless ``skip_pad=False``."""
         return [self.words[int(i)] for i in ids if not (skip_pad and int(i) == PAD_ID)]
 
-    def closest(self, word, n=3):
-        """Up to ``n`` known words that look most like ``word``."""
-        return difflib.get_close_matches(word, self.words[2:], n=n, cutoff=0.6)
+    def closest(self, word, n=3, cutoff=0.6):
+        """Up to ``n`` known words that look most like ``word`` (``cutoff``: how alike, 0 to 1)."""
+        return difflib.get_close_matches(word, self.words[2:], n=n, cutoff=cutoff)
 
     def _unknown_word(self, word):
         close = self.closest(word)
-        hint = (f"Did you mean {', '.join(repr(w) for w in close)}?" if close
-                else f"The model knows {len(self) - 2} words, learned from its training data.")
-        return VocabularyError(f"unknown word {word!r}", hint)
+        if close:  # most likely a typo
+            return VocabularyError(f"unknown word {word!r}", f"Did you mean {', '.join(map(repr, close))}?")
+        # Another word for something the data says its own way ('walked' for 'went'): spelling alone
+        # rarely finds it, so a small vocabulary is listed whole.
+        nearest = self.closest(word, cutoff=0.4)
+        known = self.words[2:]
+        listed = f": {', '.join(known)}" if len(known) <= _LISTED_WHOLE else " (all of them: the run's vocab.json)"
+        hint = (f"Nearest known words: {', '.join(map(repr, nearest))}. " if nearest else "") + \
+            f"The model knows {len(known)} words, learned from its training data{listed}."
+        return VocabularyError(f"unknown word {word!r}: the model never saw it in training", hint)
 
     # ---- files ---------------------------------------------------------------------
     def save(self, path):

@@ -9,6 +9,8 @@ hop by hop.
 (``minigrad.gradcheck.all_cases``), then these.
 """
 
+import difflib
+
 import numpy as np
 
 from ..errors import MinigradError
@@ -147,6 +149,17 @@ def cases_named(name=None):
         return cases
     chosen = [c for c in cases if c.name.lower() == name.lower()]
     if not chosen:
-        known = ", ".join(sorted({c.name for c in cases}))
-        raise MinigradError(f"no gradcheck case for {name!r}.", hint="Known names: " + known)
+        names = sorted({c.name for c in cases})
+        raise MinigradError(f"no gradcheck case for {name!r}{_close_names(name, names) or '.'}",
+                            hint=f"minigrad gradcheck without --op checks all {len(names)}; their names: "
+                                 + ", ".join(names))
     return chosen
+
+
+def _close_names(name, names):
+    """'; did you mean 'tanh'?' (or 'tanh' or 'exp', ...) for the names most like ``name``, ignoring case."""
+    lowered = {}
+    for n in names:  # 'Linear' (the layer) and 'linear' (the op) are both offered
+        lowered.setdefault(n.lower(), []).append(n)
+    close = [n for low in difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.6) for n in lowered[low]]
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""

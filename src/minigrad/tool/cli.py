@@ -68,14 +68,14 @@ def train(
 def _train(config, task, epochs, device, seed, out, resume, set_fields, threads):
     from ..backend import keep_freed_memory
     from . import distributed, training
-    from .config.limits import check_task_option
+    from .config.task_option import check_task_option
     from .session import open_session
     from .threads import blas_threads
 
     # Under MPI, join the job before anything else can fail: a rank that stopped
     # before joining would leave the others waiting for it.
     world = _run(distributed.world)
-    _run(lambda: check_task_option(task))
+    _run(lambda: check_task_option(task, config=config))
     options = {"task": task, "epochs": epochs, "device": device, "seed": seed, "out": out}
     session = _run(lambda: open_session(config, resume, set_fields, **options))
     keep_freed_memory()  # this process is ours: let numpy reuse freed blocks
@@ -246,7 +246,9 @@ def graph(
     config: Annotated[Optional[str], typer.Argument(help="A run file (or a bundled one's name) to build the model from.")] = None,
     run: Annotated[Optional[Path], typer.Option(help="Build it from this run folder, with its weights.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="tree (the terminal), dot, svg or png.")] = "tree",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The file for dot, svg or png.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help=(
+        "The file for dot, svg or png (svg and png default to RUN/graph.svg, or NAME-graph.svg in the "
+        "run file's train.out)."))] = None,
     group: Annotated[bool, typer.Option(help="Draw a run of ops repeated back to back once, as × n.")] = True,
     set_fields: SetOption = None,
 ):
@@ -267,7 +269,7 @@ def graph(
 def plot(
     folders: Annotated[list[Path], typer.Argument(help="Run folders to overlay, or one suite folder.")],
     output: Annotated[Optional[Path], typer.Option(
-        "-o", "--output", help="The image (default curves.png; errors.png for a suite).")] = None,
+        "-o", "--output", help="The image (default: RUN/curves.png, SUITE/errors.png, or compare.png in the first RUN).")] = None,
 ):
     """Plot loss and accuracy per epoch of runs, or a suite's test error per task against published ones."""
     from .views import plot as plotting

@@ -16,8 +16,8 @@ err_console = Console(stderr=True)
 # ``overrides.parse_settings(values)`` to ``load_config(..., settings=...)``.
 SetOption = Annotated[Optional[list[str]], typer.Option(
     "--set", metavar="PATH=VALUE",
-    help="Set any field of the run file, e.g. --set optimizer.lr=0.01 --set model.layers[0].dim=8 "
-         "(repeatable; the value is read as YAML).")]
+    help="Set any field of the run file, e.g. --set optimizer.lr=0.01 --set data.batch_size=50 "
+         "(repeatable; the value is read as YAML; [N] picks an item of a list).")]
 
 # ``--weights best|last``: which of a run's saved weights a command loads.
 WeightsOption = Annotated[str, typer.Option(

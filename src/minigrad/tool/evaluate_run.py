@@ -20,7 +20,7 @@ from ..data.memory import MemoryDataset
 from ..data.qa import QADataset
 from ..data.splits import punctuation
 from ..errors import ConfigError, DataError
-from .config.limits import check_task_option
+from .config.task_option import check_task_option
 from .evaluation import evaluate_sums
 from .predict import Predictor
 from .session import _EXAMPLES
@@ -60,7 +60,7 @@ def evaluate_run(run, task=None, data_file=None, weights="best"):
     if task is not None and data_file is not None:
         raise ConfigError("give --task or --data, not both.",
                           hint="--task N scores task N's test file; --data FILE any bAbI-format file.")
-    check_task_option(task)
+    check_task_option(task, command="evaluate")
     predictor = Predictor.load(run, weights)
     config = predictor.config
     sources = _sources(config, task, data_file)

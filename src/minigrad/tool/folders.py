@@ -14,6 +14,7 @@ from ..errors import CheckpointError, ConfigError
 from ..serialization import TEMPORARY_PREFIX
 
 LATEST = "latest"
+SUITE_FILE = "suite.json"  # marks a suite folder, whose runs are the folders inside it
 
 
 def new_run_dir(out, name):
@@ -63,10 +64,22 @@ def run_folder(path):
     """``path`` as an existing run folder, or CheckpointError saying what to pass instead."""
     path = Path(path)
     if not path.is_dir():
-        hint = "Train one first: minigrad train configs/babi_rnn.yaml" if path.name == LATEST else \
+        hint = "Train one first: minigrad train babi_rnn (a bundled run file, by name)" if path.name == LATEST else \
             "Pass the folder of a run, e.g. runs/babi_rnn."
         raise CheckpointError(f"no run folder at {path}.", hint=hint)
+    if (path / SUITE_FILE).is_file():
+        raise _suite_not_run(path)
     return path
+
+
+def _suite_not_run(path):
+    """What to give instead of a suite folder: one of its runs, or the commands that read a whole suite."""
+    runs = sorted(p.name for p in path.iterdir() if (p / "config.yaml").is_file() and not p.is_symlink())
+    inside = f"its runs are the folders inside it ({runs[0]}, ...)" if runs else "it has no runs yet"
+    example = f"Give one of its runs instead, e.g. {path / runs[0]}; " if runs else ""
+    return CheckpointError(f"{path} is a suite folder (minigrad suite), not a run folder: {inside}.",
+                           hint=f"{example}minigrad runs {path} lists them, and minigrad plot {path} draws the "
+                                f"suite's errors (its table: {path / 'summary.md'}).")
 
 
 def remove_temporaries(run_dir):

@@ -153,10 +153,15 @@ def _check_epochs_left(run_dir, done, wanted, from_option):
     """Refuse a resume that would train nothing: ``wanted`` epochs in all, ``done`` already."""
     if wanted > done:
         return
-    asked = f"--epochs {wanted}" if from_option else f"its train.epochs ({wanted})"
-    raise ConfigError(f"{run_dir} already has {done} epoch{'s' if done != 1 else ''}; {asked} asks for no more.",
-                      hint=f"To train longer, give the new total with --epochs M, M > {done}: "
-                           f"minigrad train --resume {run_dir} --epochs {done + 10}")
+    had = f"{run_dir} already has {done} epoch{'s' if done != 1 else ''}"
+    if not from_option:
+        raise ConfigError(f"{had}; its train.epochs ({wanted}) asks for no more.",
+                          hint=f"To train longer, give the new total with --epochs M, M > {done}; for 10 more: "
+                               f"minigrad train --resume {run_dir} --epochs {done + 10}")
+    # --epochs N reads naturally as "N more": say that it is the total, and give the total for N more.
+    raise ConfigError(f"{had}; --epochs {wanted} asks for no more: on --resume, --epochs is the new total, "
+                      f"not the epochs to add.",
+                      hint=f"To train {wanted} more: minigrad train --resume {run_dir} --epochs {done + wanted}")
 
 
 def open_session(config, resume=None, set_texts=None, **options):
@@ -176,7 +181,8 @@ def open_session(config, resume=None, set_texts=None, **options):
                               hint="--resume takes --epochs (the new total) and --device only.")
         return resume_session(resume, {"epochs": options.get("epochs"), "device": options.get("device")})
     if config is None:
-        raise ConfigError("give a config file or --resume RUN.", hint="e.g. minigrad train configs/babi_rnn.yaml")
+        raise ConfigError("give a config file or --resume RUN.",
+                          hint="e.g. minigrad train babi_rnn (minigrad configs lists the bundled run files).")
     task, out = options.get("task"), options.get("out")
     overrides = {"task": _task_value(task), "epochs": options.get("epochs"), "device": options.get("device"),
                  "seed": options.get("seed"), "out": None if out is None else str(out)}

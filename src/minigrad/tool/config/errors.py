@@ -51,15 +51,15 @@ def read_yaml(path):
     try:
         text = read_limited(path).decode("utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}",
-                          "Give the path of a YAML run file, e.g. configs/babi_rnn.yaml.") from None
+        raise ConfigError(f"config file not found: {path}", "Give the path of a YAML run file, or the name of "
+                          "a bundled one (minigrad configs lists them).") from None
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or e
         raise ConfigError(f"cannot read config file {path}: {reason}") from None
     raw = _load(text, path, "not valid YAML", "the file")
     if raw is None:
-        raise ConfigError(f"{path}: the file is empty",
-                          "A run file needs data, model and optimizer sections; see configs/.")
+        raise ConfigError(f"{path}: the file is empty", "A run file needs data, model and optimizer sections; "
+                          "minigrad configs shows where the bundled ones are.")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections (name, device, data, model, "
                           f"loss, optimizer, train) at the top level, got {_kind(raw)}")
@@ -97,37 +97,45 @@ def _kind(value):
 
 # ---- explaining validation errors -------------------------------------------------------
 
+MAX_PROBLEMS_SHOWN = 10  # the problems of one run file that a message lists; any beyond are counted
+
 
 def describe_errors(errors, root, overridden=None):
-    """One line for the first problem in pydantic's ``ValidationError.errors()``, and a hint.
+    """A line for each problem in pydantic's ``ValidationError.errors()``, and a hint.
 
     Args:
         errors: ``ValidationError.errors()`` from validating against ``root``.
         root: the pydantic model validated (``RunConfig``).
         overridden: ``{dotted path: what set it}`` for values that came from
-            outside the file (``"an override"``, ``"--set"``); a path without
+            outside the file (``"--task"``, ``"--set"``); a path without
             list indices covers every item.
     Returns:
-        ``(message, hint)``; hint may be None.
+        ``(message, hint)``: a line a problem (``  and model.cell: ...`` after the
+        first), up to ``MAX_PROBLEMS_SHOWN``; their hints, one a line, or None.
 
-    An unknown key is reported before anything else, since a misspelt key
-    also makes the right one look missing. A value that fails every member
-    of a union gives one error per member; those share a field path and are
-    reported together.
+    An unknown key comes first, since a misspelt key also makes the right one
+    look missing. A value that fails every member of a union gives one error
+    per member; those share a field path and are reported together.
     """
-    overridden = overridden or {}
     errors = sorted(_without_typo_echoes(errors, root), key=lambda e: e["type"] != "extra_forbidden")
-    paths = [_walk(e["loc"], root)[0] for e in errors]
-    first = [e for e, p in zip(errors, paths) if p == paths[0]]
-    path, section, annotation = _walk(first[0]["loc"], root)
-    message, hint = _explain(first, path, section, annotation)
+    at_path = {}
+    for e in errors:
+        at_path.setdefault(_walk(e["loc"], root)[0], []).append(e)
+    shown = [_describe(group, root, overridden or {}) for group in list(at_path.values())[:MAX_PROBLEMS_SHOWN]]
+    lines = [shown[0][0]] + [f"  and {message}" for message, _ in shown[1:]]
+    hidden = len(at_path) - len(shown)
+    if hidden:
+        lines.append(f"  and {hidden} more problem{'s' if hidden > 1 else ''}")
+    hints = dict.fromkeys(hint for _, hint in shown if hint)
+    return "\n".join(lines), "\n".join(hints) or None
+
+
+def _describe(errors, root, overridden):
+    """(message, hint) for the errors at one field path, naming the option that set it if one did."""
+    path, section, annotation = _walk(errors[0]["loc"], root)
+    message, hint = _explain(errors, path, section, annotation)
     origin = overridden.get(path) or overridden.get(re.sub(r"\[\d+\]", "", path))
-    if origin:
-        message += f" (set by {origin})"
-    others = len(set(paths)) - 1
-    if others:
-        message += f" (and {others} more problem{'s' if others > 1 else ''})"
-    return message, hint
+    return (f"{message} (set by {origin})" if origin else message), hint
 
 
 def _without_typo_echoes(errors, root):
@@ -148,8 +156,9 @@ def _explain(errors, path, section, annotation):
     kind, got = e["type"], e.get("input")
     if kind == "extra_forbidden":
         key, names = str(e["loc"][-1]), list(section.model_fields) if section else []
+        where = path.rpartition(".")[0] or "the top level"  # several problems: each hint says where
         return (f"{path}: unknown key{did_you_mean(key, names)}",
-                f"Valid keys here: {', '.join(names)}." if names else None)
+                f"Valid keys in {where}: {', '.join(names)}." if names else None)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return _explain_type_tag(e, path, annotation)
     if kind == "missing":
@@ -201,11 +210,17 @@ def _reason(error):
     return msg.replace("Input should", "should", 1)
 
 
+_MEANS = {"gpu": "cuda", "nvidia": "cuda", "cupy": "cuda", "numpy": "cpu"}  # difflib offers 'cpu' for 'gpu'
+
+
 def _closest(word, choices):
     """The choice most like ``word``, ignoring case, or None if none is close."""
     if not isinstance(word, str):
         return None
     lowered = {c.lower(): c for c in choices}
+    meant = _MEANS.get(word.strip().lower())
+    if meant in lowered:
+        return lowered[meant]
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[close[0]] if close else None
 

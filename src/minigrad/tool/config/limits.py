@@ -8,7 +8,6 @@ limit alone is something a machine with 24 GiB of memory can build (with the
 other fields at ordinary values); the README's run-file section lists them.
 """
 
-import re
 from typing import Annotated
 
 from pydantic import Field
@@ -58,9 +57,3 @@ def check_seed(seed, option):
     if not 0 <= seed <= MAX_SEED:
         raise ConfigError(f"{option} {short_repr(seed)}: a seed is a whole number from 0 to {MAX_SEED}.", hint="e.g. --seed 0")
 
-
-def check_task_option(task, option="--task"):
-    """Refuse a task option of digits that are not ASCII ('²') or too many to be a task, before it is a number."""
-    if task is not None and task.isdigit() and not re.fullmatch(r"[0-9]{1,4}", task):
-        raise ConfigError(f"{option} {short_repr(task)}: unknown task.",
-                          hint="Use a number 1-20, a name qa1-qa20, the path of a '*_train.txt' file, or all.")

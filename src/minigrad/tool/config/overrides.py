@@ -20,7 +20,7 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _INDEX = r"\[([0-9]{1,9})\]"  # ASCII digits (\d takes '٣' too), few enough to be a number
 _FIELD_PATH = re.compile(rf"{_NAME}(?:{_INDEX})*(?:\.{_NAME}(?:{_INDEX})*)*")
 _STEP = re.compile(rf"({_NAME})|{_INDEX}")
-_EXAMPLE = "e.g. --set optimizer.lr=0.01 or --set model.layers[0].dim=8"
+_EXAMPLE = "e.g. --set optimizer.lr=0.01 or --set data.batch_size=50"
 
 
 def parse_settings(texts, option="--set"):
@@ -57,15 +57,16 @@ def set_field(raw, path, value, source):
     """Set the field at ``path`` in a run file's raw mapping, creating missing sections.
 
     ``source`` (the file) starts every error message. A list item must
-    exist already: ``[N]`` changes an item, it does not add one.
+    exist already: ``[N]`` changes an item, it does not add one. A section the
+    file leaves out is created, unless the path takes an item of it.
     """
     *parents, leaf = steps(path)
     node, walked = raw, []
-    for step in parents:
+    for step, after in zip(parents, [*parents[1:], leaf]):
         _check_can_hold(node, step, walked, path, source)
-        if isinstance(step, str) and node.get(step) is None:
+        if isinstance(step, str) and node.get(step) is None and isinstance(after, str):
             node[step] = {}  # a section the file leaves out
-        node = node[step]
+        node = node.get(step) if isinstance(step, str) else node[step]
         walked.append(step)
     _check_can_hold(node, leaf, walked, path, source)
     node[leaf] = value
@@ -73,10 +74,17 @@ def set_field(raw, path, value, source):
 
 def _check_can_hold(node, step, walked, path, source):
     """Raise ConfigError unless ``node`` (at ``walked``) has a place for ``step``."""
-    where = f"{source}: {_join(walked) or '(top level)'}"
+    field = _join(walked) or "(top level)"
+    where = f"{source}: {field}"
     if isinstance(step, int):
+        if node is None:
+            raise ConfigError(f"{where}: is not set, so {path} has no item [{step}] to set",
+                              "[N] changes an item of a list the file already has; it does not add one.")
         if not isinstance(node, list):
-            raise ConfigError(f"{where}: is not a list, so {path} has no item [{step}] to set")
+            shown = "a mapping" if isinstance(node, dict) else short_repr(node, 40)
+            raise ConfigError(f"{where}: is {shown}, not a list, so {path} has no item [{step}] to set",
+                              f"[N] picks an item of a list, such as the layers of a model of type: sequential; "
+                              f"here set {field} as a whole: --set {field}=VALUE.")
         if step >= len(node):
             raise ConfigError(f"{where}: has {len(node)} item{'s' if len(node) != 1 else ''}, "
                               f"so {path} names none of them", "Items count from [0].")

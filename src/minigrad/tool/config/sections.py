@@ -92,7 +92,8 @@ class DataConfig(Section):
                 resolve_task(one, "train")
                 resolve_task(one, "test")
         except DataError as e:  # the message holds a path: shortened, as every value in a message is
-            message = f"{e.message}. {e.hint or ''}".strip().replace(str(one), short_text(str(one), 60))
+            hint = _TASK_FORMS if e.message.startswith("unknown task") else e.hint or ""  # a file also takes all
+            message = f"{e.message}. {hint}".strip().replace(str(one), short_text(str(one), 60))
             raise ValueError(short_text(message, 300)) from None
         except OSError as e:  # a path too long for the system, say
             raise ValueError(f"cannot read the task file {short_repr(one)}: {e.strerror or e}") from None
@@ -110,6 +111,8 @@ class DataConfig(Section):
 # and '٣'), and few of them; a task's text no longer than a path can be.
 _TASK_DIGITS = re.compile(r"[0-9]{1,4}")
 MAX_TASK_TEXT = 1024
+_TASK_FORMS = ("Use a number 1-20, a name qa1-qa20, the path of a '*_train.txt' file, a list of those, "
+               "or all (every task)")
 
 
 def _check_task_shape(task):
@@ -120,8 +123,7 @@ def _check_task_shape(task):
         number = task.strip().lower().removeprefix("qa")
         fits = len(task) <= MAX_TASK_TEXT and (not number.isdigit() or _TASK_DIGITS.fullmatch(number))
     if not fits:
-        raise ValueError(f"unknown task {short_repr(task)}. Use a number 1-20, a name qa1-qa20, or the path "
-                         "of a '*_train.txt' file")
+        raise ValueError(f"unknown task {short_repr(task)}. {_TASK_FORMS}")
 
 
 # The modes each length limit applies to.

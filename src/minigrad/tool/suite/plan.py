@@ -26,6 +26,7 @@ from pathlib import Path
 from ...errors import ConfigError
 from ...serialization import write_text_atomic
 from .. import runs
+from ..folders import SUITE_FILE
 from ..config import bundled, load_config
 from ..config.errors import short_repr
 from ..config.limits import MAX_JOBS, MAX_SUITE_SEEDS
@@ -37,7 +38,6 @@ MAX_TASK = 20
 # Fields the suite sets for each run itself; a --set on them would be silently overridden.
 RESERVED = {"name": "each run is named after its task and seed", "data.task": "use --tasks",
             "train.seed": "use --seeds", "train.out": "use --out"}
-SUITE_FILE = "suite.json"
 
 
 @dataclass(frozen=True)

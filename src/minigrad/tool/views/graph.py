@@ -6,6 +6,7 @@ one training batch goes forward, the loss backward with the graph kept, and
 ``minigrad.viz`` records it as a graph, drawn here as DOT text or a tree.
 """
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -56,9 +57,7 @@ def traced_graph(session, group=True):
 def draw(config, run, settings, fmt, output, group=True):
     """What ``minigrad graph`` shows: (a rich Tree or DOT text to print, or None; the file written, or None)."""
     check_format(fmt, output)
-    if (config is None) == (run is None) or (run is not None and settings):
-        raise ConfigError("give a config file or --run RUN (--set goes with a config file).",
-                          hint="e.g. minigrad graph configs/babi_rnn.yaml, or minigrad graph --run runs/latest")
+    check_source(config, run, settings)
     session = from_run(run) if run is not None else from_config(bundled.find_config(config), settings)
     traced = traced_graph(session, group=group)
     if fmt == "tree":
@@ -69,9 +68,39 @@ def draw(config, run, settings, fmt, output, group=True):
     if fmt == "dot":
         write_text(output, text)
         return None, output
-    target = output or Path(f"{session.config.name}-graph.{fmt}")
+    target = output or default_image(session, run, fmt)
     write_image(text, fmt, target)
     return None, target
+
+
+def default_image(session, run, fmt):
+    """Where a picture goes without -o: into the run folder drawn, or for a run file into the folder
+    that receives its runs (train.out), never the current folder."""
+    if run is not None:
+        return Path(run) / f"graph.{fmt}"
+    folder = Path(session.config.train.out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MinigradError(f"cannot create {folder} for the picture: {exc.strerror}.",
+                            hint="Name the file with -o, e.g. -o graph.svg.") from None
+    return folder / f"{session.config.name}-graph.{fmt}"
+
+
+def check_source(config, run, settings):
+    """Exactly one model to draw: a run file's (``--set`` may change it) or a run folder's, as saved."""
+    quoted = shlex.quote(str(run)) if run is not None else None
+    if config is not None and run is not None:
+        raise ConfigError(f"both a run file ({config}) and --run {run} were given; graph draws one model.",
+                          hint=f"Pick one: minigrad graph {shlex.quote(config)} (a new model from the run file), "
+                               f"or minigrad graph --run {quoted} (the run's model with its saved weights).")
+    if config is None and run is None:
+        raise ConfigError("give a run file or --run RUN.",
+                          hint="e.g. minigrad graph babi_rnn, or minigrad graph --run runs/latest")
+    if run is not None and settings:
+        raise ConfigError(f"--set changes a run file, and --run {run} draws a saved run as it is.",
+                          hint=f"Draw the run as saved: minigrad graph --run {quoted}; or its run file, changed: "
+                               f"minigrad graph {shlex.quote(str(run / 'config.yaml'))} --set PATH=VALUE")
 
 
 IMAGE_FORMATS = ("svg", "png")
