@@ -72,10 +72,10 @@ def _meta(config, datasets):
 
 
 def _memory_options(model):
-    """What mode memory's data takes from a memory network: how much it holds, the noise on ages."""
-    if model.type != "memn2n":
+    """What mode memory's data takes from a memory model: how much it holds, the noise on ages (memn2n)."""
+    if not hasattr(model, "memory_size"):
         return {}
-    return {"memory_size": model.memory_size, "random_noise": model.random_noise}
+    return {"memory_size": model.memory_size, "random_noise": getattr(model, "random_noise", 0.0)}
 
 
 def build(config):
