@@ -119,7 +119,7 @@ class QRN(Module):
             q, z = self._layer(x, x_part, q, filled, last=k == self.layers - 1)
             updates.append(z if self.width == 1 else z.mean(dim=-1, keepdim=True))
         batch, slots = mask.shape
-        return q[:, -1] @ self.answer, [z.reshape(batch, slots) for z in updates]
+        return q @ self.answer, [z.reshape(batch, slots) for z in updates]
 
     def _embed(self, memories, questions):
         """Statement vectors (batch, slots, d) and the question's (batch, 1, d), from one bag of A."""
@@ -131,21 +131,29 @@ class QRN(Module):
         return bags[:, :-1], bags[:, -1:]
 
     def _layer(self, x, x_part, q, filled, last):
-        """The next queries (batch, slots, d) of one layer, and its update gates z."""
+        """The next queries (batch, slots, d) of one layer, and its update gates z; of the last
+        layer only the query at the last slot, h_T (batch, d)."""
         candidate = (x_part + q @ self.candidate_q).tanh()
         bias = self.gate_bias + self._constant("offset", len(self.gate_bias), x.dtype, x.data)
         gates = ops.Linear.apply(x * q, self.gate_weight, bias).sigmoid()
         w = self.width
         z = gates[..., :w] * filled[0]  # 0 at empty slots: h passes them unchanged
         log_keep = ((1 - z) + filled[1]).log()  # log(1 - z), exactly 0 at empty slots
-        if last or not self.reset_gate:
-            forwards = backwards = z
-        else:
+        if last:
+            return self._last(z, log_keep, candidate), z
+        forwards = backwards = z
+        if self.reset_gate:
             forwards, backwards = z * gates[..., w:2 * w], z * gates[..., -w:]
         h = self._reduce(forwards, log_keep, candidate, reverse=False)
-        if last or not self.bidirectional:
+        if not self.bidirectional:
             return h, z
         return h + self._reduce(backwards, log_keep, candidate, reverse=True), z
+
+    @staticmethod
+    def _last(z, log_keep, candidate):
+        """h_T = sum_i exp(c_T - c_i) z_i h~_i: the last row of the forward weights, all the answer reads."""
+        sums = log_keep.cumsum(1)
+        return ((sums[:, -1:] - sums).exp() * z * candidate).sum(dim=1)
 
     def _reduce(self, a, log_keep, candidate, reverse):
         """h_t = sum_i exp(c_t - c_i) a_i h~_i over i <= t (i >= t with ``reverse``), c the running sums of log_keep."""
