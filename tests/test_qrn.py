@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import TINY_QA, invoke, one_line, train_run, write_config
+from conftest import invoke, one_line, train_run, write_config
 from minigrad import Tensor
 from minigrad.errors import ConfigError
 from minigrad.models import QRN, build_model
@@ -184,12 +184,6 @@ def test_mistakes_name_the_field(tmp_path, sections, expected):
     with pytest.raises(ConfigError) as info:
         load_config(write_config(tmp_path, TINY_QRN, **sections))
     assert expected in one_line(str(info.value))
-
-
-def test_mode_memory_names_both_models_that_read_it(tmp_path):
-    with pytest.raises(ConfigError) as info:
-        load_config(write_config(tmp_path, TINY_QA, data={"mode": "memory"}))
-    assert "data.mode: memory is read by model.type: memn2n or qrn, not recurrent" in one_line(str(info.value))
 
 
 # ---- training ------------------------------------------------------------------------------------

@@ -82,6 +82,9 @@ class QRN(Module):
             makes every z start near 0.08, so early statements are not forgotten at once.
     """
 
+    # What ``attend`` gives besides the scores, for ``minigrad predict``'s table: its title and columns.
+    reading_labels = ("update gate z of each statement", "layer")
+
     def __init__(self, vocab_size, embedding_dim=50, layers=2, reset_gate=True, bidirectional=True,
                  gate="scalar", memory_size=50, init_std=0.1, update_bias=-2.5):
         if gate not in GATES:
