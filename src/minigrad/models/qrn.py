@@ -136,7 +136,8 @@ class QRN(Module):
     def _layer(self, x, x_part, q, filled, last):
         """The next queries (batch, slots, d) of one layer, and its update gates z; of the last
         layer only the query at the last slot, h_T (batch, d)."""
-        candidate = (x_part + q @ self.candidate_q).tanh()
+        # A Linear rather than q @ W: its weight gradient is one 2-D product over every slot of the batch.
+        candidate = (x_part + ops.Linear.apply(q, self.candidate_q)).tanh()
         bias = self.gate_bias + self._constant("offset", len(self.gate_bias), x.dtype, x.data)
         gates = ops.Linear.apply(x * q, self.gate_weight, bias).sigmoid()
         w = self.width
