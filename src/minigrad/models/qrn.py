@@ -41,7 +41,7 @@ before it are exp(-87), nothing, and the differences after it lose about
 import numpy as np
 
 from .. import ops
-from ..backend import device_of, to_device
+from ..backend import device_of, get_array_module, to_device
 from ..data.vocab import PAD_ID
 from ..nn.layers import Embedding
 from ..nn.module import Module, Parameter
@@ -126,7 +126,7 @@ class QRN(Module):
 
     def _embed(self, memories, questions):
         """Statement vectors (batch, slots, d) and the question's (batch, 1, d), from one bag of A."""
-        ids = np.concatenate([memories, questions[:, None, :]], axis=1)
+        ids = get_array_module(memories).concatenate([memories, questions[:, None, :]], axis=1)
         words = ids.shape[-1]
         weight = self.embedding.weight
         position = self._constant("position", words, weight.dtype, weight.data).data
