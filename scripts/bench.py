@@ -30,6 +30,12 @@ Workloads (one iteration = forward + backward + optimizer step):
    own, plain SGD at 0.01 (all read from the config, with its task set to
    2). PyTorch runs the same model written with ``index_select`` bags
    (faster here than nn.Embedding's lookup), ``bmm`` hops and a masked softmax.
+7. the query-reduction network of configs/babi_qrn.yaml (2 layers, reset
+   gates, d 50, scalar gates) on bAbI task 2: time per epoch over the same
+   900 questions (29 batches of 32), AdaGrad at the run file's rate and
+   weight decay. PyTorch runs the same closed form (``cumsum`` of log(1 - z),
+   a triangular matrix of weights per example, ``bmm``); see
+   ``scripts/_bench_qrn.py``.
 
 Each workload's frameworks run in this one process, alternating (the order
 flips every repetition), after a warm-up; the table shows medians, with
@@ -96,6 +102,7 @@ from typing import Callable, NamedTuple, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench_workloads as W  # noqa: E402
+import _bench_qrn as Q  # noqa: E402
 from minigrad.backend import keep_freed_memory  # noqa: E402
 
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
@@ -127,6 +134,8 @@ WORKLOADS = {
     5: Spec("5 minigrad train configs/babi_rnn.yaml (wall)", "run", (5, 1), (1, 1), W.minigrad_cli),
     6: Spec("6 MemN2N, bAbI task 2, 50 memories, batch 32 (per epoch)", "epoch", (7, 3), (3, 1),
             W.minigrad_memory, W.pytorch_memory, peak_units=3),
+    7: Spec("7 QRN 2r, bAbI task 2, 50 memories, batch 32 (per epoch)", "epoch", (7, 3), (3, 1),
+            Q.minigrad_qrn, Q.pytorch_qrn, peak_units=3),
 }
 
 

@@ -35,6 +35,14 @@ MEMN2N = {
     "train": {"epochs": 3, "seed": 0},
 }
 
+QRN = {
+    "name": "tinyqrn",
+    "data": {"task": 1, "mode": "memory", "batch_size": 25, "train_size": 100, "test_size": 50},
+    "model": {"type": "qrn", "embedding_dim": 8, "layers": 2, "memory_size": 10},
+    "optimizer": {"name": "adagrad", "lr": 0.1},
+    "train": {"epochs": 3, "seed": 0},
+}
+
 SEQUENTIAL = {
     "name": "tinyseq",
     "data": {"task": 1, "mode": "lm", "batch_size": 20, "train_size": 100, "test_size": 50, "max_len": 10},
@@ -56,6 +64,8 @@ FIELDS = {
     "qa": (TINY_QA, {"data.max_story_len": (1, limits.MAX_LENGTH), "data.max_question_len": (1, limits.MAX_LENGTH)}),
     "memory": (MEMN2N, {"model.embedding_dim": W, "model.hops": (1, limits.MAX_HOPS),
                         "model.memory_size": (1, limits.MAX_MEMORY_SIZE), "model.linear_start.epochs": E}),
+    "qrn": (QRN, {"model.embedding_dim": W, "model.layers": (1, limits.MAX_QRN_LAYERS),
+                  "model.memory_size": (1, limits.MAX_MEMORY_SIZE)}),
     "sequential": (SEQUENTIAL, {"model.layers[0].dim": W, "model.layers[1].n_outputs": W,
                                 "model.layers[3].n_inputs": W}),
 }

@@ -87,7 +87,7 @@ def test_contradictions_and_typos_name_the_field(tmp_path, sections, expected):
 
 def test_mode_memory_needs_a_memory_network(tmp_path):
     message = config_error(tmp_path, TINY_QA, data={"mode": "memory"})
-    assert "data.mode: memory is read by model.type: memn2n, not recurrent" in message
+    assert "data.mode: memory is read by model.type: memn2n or qrn, not recurrent" in message
 
 
 def test_a_bad_memn2n_run_file_exits_with_one_message(tmp_path):

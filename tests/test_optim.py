@@ -1,9 +1,9 @@
-"""SGD, Adam and gradient clipping, checked against their formulas."""
+"""SGD, Adam, AdaGrad and gradient clipping, checked against their formulas."""
 
 import numpy as np
 import pytest
 
-from minigrad import Adam, SGD, Tensor, clip_grad_norm
+from minigrad import Adagrad, Adam, SGD, Tensor, clip_grad_norm
 from minigrad.backend import check_device, to_device
 from minigrad.errors import CheckpointError, DeviceError
 from minigrad.nn import Parameter
@@ -102,6 +102,33 @@ def test_adam_keeps_float32_and_minimises_a_quadratic():
     assert np.abs(p.data).max() < 0.05
 
 
+def test_adagrad_two_steps_match_a_hand_computed_update():
+    # p = 1, grads 0.3 then 0.4, lr 0.5, s from 0.1, weight decay 0.1 (so g = grad + 0.1 p):
+    # step 1: g = 0.4, s = 0.1 + 0.16 = 0.26, p = 1 - 0.5 * 0.4 / sqrt(0.26) = 0.6077677
+    # step 2: g = 0.4 + 0.0607768 = 0.4607768, s = 0.26 + 0.2123152, p = 0.6077677 - 0.5 * g / sqrt(s) = 0.2725364
+    p = _param([1.0], [0.3])
+    opt = Adagrad([p], lr=0.5, initial_accumulator=0.1, weight_decay=0.1)
+    opt.step()
+    np.testing.assert_allclose(p.data, [0.6077677], rtol=1e-6)
+    p.grad = Tensor(np.array([0.4], np.float32))
+    opt.step()
+    np.testing.assert_allclose(p.data, [0.2725364], rtol=1e-5)
+    np.testing.assert_allclose(opt.state[id(p)]["sum"], [0.4723151], rtol=1e-5)
+    assert p.dtype == np.float32
+
+
+def test_adagrad_steps_shrink_with_the_gradients_seen():
+    p = _param([0.0], [1.0])
+    opt = Adagrad([p], lr=1.0)  # s from 0: the first step is lr * sign(g)
+    moves = []
+    for _ in range(4):
+        before = float(p.data[0])
+        p.grad = Tensor(np.array([1.0], np.float32))
+        opt.step()
+        moves.append(before - float(p.data[0]))
+    np.testing.assert_allclose(moves, [1 / np.sqrt(n) for n in range(1, 5)], rtol=1e-6)
+
+
 def test_clip_grad_norm_caps_the_joint_norm_and_returns_it():
     a, b = _param([3.0], [3.0]), _param([0.0, 0.0], [0.0, 4.0])  # joint norm 5
     none = Parameter(np.zeros(2))
@@ -149,7 +176,8 @@ def _stepped(make, shapes):
     return optimizer
 
 
-MAKERS = {"sgd": lambda ps: SGD(ps, lr=0.1, momentum=0.9), "adam": lambda ps: Adam(ps, lr=0.1)}
+MAKERS = {"sgd": lambda ps: SGD(ps, lr=0.1, momentum=0.9), "adam": lambda ps: Adam(ps, lr=0.1),
+          "adagrad": lambda ps: Adagrad(ps, lr=0.1, initial_accumulator=0.1)}
 
 
 @pytest.mark.parametrize("name", sorted(MAKERS))

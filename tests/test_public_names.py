@@ -15,14 +15,14 @@ TOP_LEVEL = [
     "Tensor", "concat", "stack", "no_grad", "is_grad_enabled", "save", "load",
     "Module", "Parameter", "Linear", "Sequential", "Tanh", "Sigmoid", "ReLU", "Embedding", "Dropout",
     "RNNCell", "LSTMCell", "GRUCell", "RNN", "MSELoss", "CrossEntropyLoss",
-    "SGD", "Adam", "clip_grad_norm", "nn", "optim", "functional",
+    "SGD", "Adam", "Adagrad", "clip_grad_norm", "nn", "optim", "functional",
 ]
 
 # Names reached through a module: (module, names).
 IN_MODULES = [
     ("minigrad.nn", ["Linear", "Sequential", "Tanh", "Sigmoid", "ReLU", "Embedding", "Dropout", "RNNCell",
                      "LSTMCell", "GRUCell", "RNN", "MSELoss", "CrossEntropyLoss", "Module", "Parameter"]),
-    ("minigrad.optim", ["SGD", "Adam", "clip_grad_norm"]),
+    ("minigrad.optim", ["SGD", "Adam", "Adagrad", "clip_grad_norm"]),
     ("minigrad.lesson", ["Tensor", "Layer", "Linear", "Sequential", "Tanh", "Sigmoid", "Embedding", "RNNCell",
                          "LSTMCell", "MSELoss", "CrossEntropyLoss", "SGD", "LessonCrossEntropy"]),
     ("minigrad.gradcheck", ["gradcheck", "all_cases", "check_case", "Case", "Trial", "GradcheckError"]),

@@ -22,7 +22,7 @@ from .nn import (
     Sigmoid,
     Tanh,
 )
-from .optim import SGD, Adam, clip_grad_norm
+from .optim import SGD, Adagrad, Adam, clip_grad_norm
 from .serialization import load, save
 
 __version__ = "0.1.0"

@@ -174,6 +174,40 @@ class Adam(Optimizer):
         p.data -= (self.lr / (1 - b1**t)) * m / denominator
 
 
+class Adagrad(Optimizer):
+    """AdaGrad: each weight's steps shrink with the squares of all its gradients so far.
+
+    s = s + g^2;  p -= lr * g / (sqrt(s) + eps),  where g = grad + weight_decay * p
+    and s starts at ``initial_accumulator`` (0 in PyTorch, 0.1 in TensorFlow).
+
+    Args:
+        parameters: Tensors to optimise.
+        lr: the learning rate.
+        initial_accumulator: the starting value of every s, which bounds the first steps.
+        eps: added to the denominator so it is never zero.
+        weight_decay: L2 penalty coefficient added to the gradient.
+    """
+
+    def __init__(self, parameters, lr=0.01, initial_accumulator=0.0, eps=1e-10, weight_decay=0.0):
+        super().__init__(parameters)
+        self.lr, self.initial_accumulator, self.eps = lr, initial_accumulator, eps
+        self.weight_decay = weight_decay
+
+    buffers = {"sum": "array"}
+
+    def _update(self, p, grad, state):
+        xp = get_array_module(p.data)
+        if self.weight_decay:
+            grad = grad + self.weight_decay * p.data
+        if not state:
+            state["sum"] = xp.full_like(p.data, self.initial_accumulator)
+        total = state["sum"]
+        total += grad * grad
+        denominator = xp.sqrt(total)
+        denominator += self.eps
+        p.data -= self.lr * grad / denominator
+
+
 def clip_grad_norm(parameters, max_norm, per_parameter=False, norm="l2"):
     """Scale all gradients together so their joint L2 norm is at most ``max_norm``.
 

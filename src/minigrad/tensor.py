@@ -233,6 +233,10 @@ class Tensor:
     def max(self, dim=None, keepdim=False):
         return ops.Max.apply(self, dim=dim, keepdim=keepdim)
 
+    def cumsum(self, dim, reverse=False):
+        """Running sums along ``dim``, from its first element (or from its last with ``reverse``)."""
+        return ops.CumSum.apply(floating(self), dim=dim, reverse=reverse)
+
     # ---- elementwise functions -------------------------------------------------
     # The float functions take an integer or bool tensor as float32, as PyTorch does.
     def exp(self):

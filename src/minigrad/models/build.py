@@ -3,7 +3,8 @@
 * recurrent: a ``LanguageModel`` (mode lm) or a ``QuestionAnswerer`` (mode qa),
   see ``models.recurrent``;
 * a ``Sequential`` of layers, applied to every time step (lm mode only);
-* an end-to-end memory network (``models.memory``), mode memory only.
+* an end-to-end memory network (``models.memory``), mode memory only;
+* a query-reduction network (``models.qrn``), mode memory only.
 
 The config is read by attribute only, so any object shaped like a
 ``RunConfig`` will do; this package never imports the command-line tool.
@@ -12,6 +13,7 @@ The config is read by attribute only, so any object shaped like a
 from ..errors import ConfigError
 from ..nn import Dropout, Embedding, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .memory import memn2n
+from .qrn import QRN
 from .recurrent import LanguageModel, QuestionAnswerer
 
 
@@ -41,6 +43,14 @@ def _memn2n(spec, vocab_size):
                   memory_size=spec.memory_size, std=spec.init_std, empty_slots=spec.empty_slots)
 
 
+def _qrn(spec, vocab_size):
+    """A query-reduction network from the run file's ``model`` section (mode memory; see ``minigrad.models.qrn``)."""
+    std = spec.init_std if spec.init_std is not None else spec.embedding_dim ** -0.5
+    return QRN(vocab_size, embedding_dim=spec.embedding_dim, layers=spec.layers, reset_gate=spec.reset_gate,
+               bidirectional=spec.bidirectional, gate=spec.gate, memory_size=spec.memory_size, init_std=std,
+               update_bias=spec.update_bias)
+
+
 def _recurrent(spec, vocab_size, mode):
     """The lesson's language model (mode lm) or the LSTM question answerer (mode qa)."""
     kind = LanguageModel if mode == "lm" else QuestionAnswerer
@@ -61,6 +71,7 @@ def _sequential_model(spec, vocab_size, mode):
 # model.type -> a function (model section, vocabulary size, data mode) -> Module.
 BUILDERS = {
     "memn2n": lambda spec, vocab_size, mode: _memn2n(spec, vocab_size),
+    "qrn": lambda spec, vocab_size, mode: _qrn(spec, vocab_size),
     "recurrent": _recurrent,
     "sequential": _sequential_model,
 }

@@ -3,7 +3,7 @@
 The recurrent models run on word ids through both paths of their first layer.
 The memory network runs in both tyings, with and without position and temporal
 encoding, and in its linear-start form, against a plain-numpy forward written
-hop by hop.
+hop by hop. The query-reduction network's cases are in ``qrn_cases``.
 
 ``all_cases()`` is the whole list ``minigrad gradcheck`` runs: the framework's
 (``minigrad.gradcheck.all_cases``), then these.
@@ -18,6 +18,7 @@ from ..gradcheck import Case, Trial
 from ..gradcheck import all_cases as framework_cases
 from ..gradcheck.layer_cases import _float64_parameters
 from ..gradcheck.recurrent_cases import BATCH, N_HIDDEN, N_IN, STEPS
+from . import qrn_cases
 from .memory import LayerwiseMemN2N, memn2n, position_encoding
 from .recurrent import LanguageModel, QuestionAnswerer
 
@@ -134,6 +135,7 @@ CASES = [
     _memn2n_case("layerwise", hops=3, position_encoding=False, temporal_encoding=False),
     _memn2n_case("layerwise", temporal_encoding=False),
     _memn2n_case("layerwise", linear_start=True),
+    *qrn_cases.CASES,
 ]
 
 

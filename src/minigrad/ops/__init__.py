@@ -4,7 +4,7 @@ from .elementwise import Add, Cast, Div, Exp, Log, Mul, Neg, Pow, PowTensor, ReL
 from .linalg import Linear, MatMul
 from .loss import MSE, CrossEntropy, LogSoftmax, Softmax
 from .memory import EmbeddingBag, MaskedSoftmax, ZeroRow
-from .reduce import Max, Mean, Sum
+from .reduce import CumSum, Max, Mean, Sum
 from .sequence import LSTMLayer, RNNLayer
 from .shape import BroadcastTo, Concat, DimError, Expand, GetItem, IndexSelect, Reshape, Stack, Transpose
 
@@ -14,7 +14,7 @@ from .shape import BroadcastTo, Concat, DimError, Expand, GetItem, IndexSelect, 
 PUBLIC_OPS = (
     "add", "sub", "mul", "div", "neg", "pow", "cast", "matmul", "linear",
     "transpose", "reshape", "expand", "broadcast_to", "getitem", "index_select", "concat", "stack",
-    "sum", "mean", "max",
+    "sum", "mean", "max", "cumsum",
     "exp", "log", "tanh", "sigmoid", "relu",
     "softmax", "log_softmax", "cross_entropy", "mse",
     "rnn_step", "rnn_layer", "lstm_layer",

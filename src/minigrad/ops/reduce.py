@@ -1,8 +1,8 @@
-"""Reductions over one axis, several, or all."""
+"""Reductions over one axis, several, or all; and running sums along one axis."""
 
 from ..autograd import Function
 from ..backend import get_array_module
-from .shape import normalize_dims
+from .shape import normalize_dim, normalize_dims
 
 
 def _axes(dim, ndim, op):
@@ -63,3 +63,25 @@ class Max(Function):
     def backward(self, gy):
         share = self.winners / self.winners.sum(axis=self.axes, keepdims=True)
         return (_spread(gy, share.shape, self.axes, self.keepdim) * share,)
+
+
+def _running_sums(x, axis, reverse):
+    """Inclusive running sums of ``x`` along ``axis``: from the first element, or from the last with ``reverse``."""
+    if x.ndim == 0:
+        return x.copy()
+    xp = get_array_module(x)
+    if not reverse:
+        return xp.cumsum(x, axis=axis)
+    return xp.flip(xp.cumsum(xp.flip(x, axis=axis), axis=axis), axis=axis)
+
+
+class CumSum(Function):
+    """y_t = sum of x_s over s <= t along ``dim`` (s >= t with ``reverse``);  dx_s = sum of g_t over
+    the t whose sums hold x_s, which are the running sums of g taken the other way."""
+
+    def forward(self, x, dim, reverse=False):
+        self.axis, self.reverse = normalize_dim(dim, x.ndim, "cumsum"), reverse
+        return _running_sums(x, self.axis, reverse)
+
+    def backward(self, gy):
+        return (_running_sums(gy, self.axis, not self.reverse),)

@@ -165,7 +165,7 @@ def predict(
     console.print(f"weights: {escape(used)}", highlight=False, style="dim")
     console.print(predictions_table(pairs, "candidates"))
     if reading is not None:
-        console.print(attention_table(reading.statements, reading.attention, reading.empty))
+        console.print(attention_table(reading.statements, reading.attention, reading.empty, reading.labels))
 
 
 def _predict_file(run, file, context, story, story_file, question, top_k, as_json, weights):

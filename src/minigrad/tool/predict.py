@@ -22,6 +22,8 @@ class MemoryReading(NamedTuple):
     statements: list  # the story's statements, as text
     attention: list  # per hop, one weight per statement
     empty: list  # per hop, the weight on the empty slots: "no statement matches" (0 if empty slots are masked)
+    # (the table's title, what each column is): a QRN shows every layer's update gates instead
+    labels: tuple = ("attention over the story", "hop")
 
 
 @dataclass
@@ -88,7 +90,8 @@ class Predictor:
         forgotten = [0.0] * (len(statements) - kept)
         attention = [forgotten + w.data[0, :kept].tolist() for w in weights]
         empty = [float(w.data[0, kept:].sum()) for w in weights]
-        return MemoryReading(self._top(scores.data[0], top_k), [" ".join(s) for s in statements], attention, empty)
+        return MemoryReading(self._top(scores.data[0], top_k), [" ".join(s) for s in statements], attention, empty,
+                             getattr(self.model, "reading_labels", MemoryReading._field_defaults["labels"]))
 
     def _expect(self, modes, options):
         if self.mode not in modes:

@@ -17,7 +17,7 @@ from ..data import build_datasets, resolve_task
 from ..data.splits import punctuation
 from ..errors import CheckpointError, ConfigError, DataError
 from ..models import build_model
-from ..optim import SGD, Adam
+from ..optim import SGD, Adagrad, Adam
 from . import distributed, runs
 from .best import Best
 from .lock import RunLock, released_on_error
@@ -49,11 +49,18 @@ class Session:
             self.lock.release()
 
 
+# optimizer.name -> a function (optimizer section, parameters) -> Optimizer.
+OPTIMIZERS = {
+    "sgd": lambda spec, ps: SGD(ps, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay),
+    "adam": lambda spec, ps: Adam(ps, lr=spec.lr, weight_decay=spec.weight_decay),
+    "adagrad": lambda spec, ps: Adagrad(ps, lr=spec.lr, initial_accumulator=spec.initial_accumulator,
+                                        weight_decay=spec.weight_decay),
+}
+
+
 def make_optimizer(spec, parameters):
     """The optimizer a run file's ``optimizer`` section names."""
-    if spec.name == "adam":
-        return Adam(parameters, lr=spec.lr, weight_decay=spec.weight_decay)
-    return SGD(parameters, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+    return OPTIMIZERS[spec.name](spec, parameters)
 
 
 def _meta(config, datasets):
@@ -67,10 +74,10 @@ def _meta(config, datasets):
 
 
 def _memory_options(model):
-    """What mode memory's data takes from a memory network: how much it holds, the noise on ages."""
-    if model.type != "memn2n":
+    """What mode memory's data takes from a memory model: how much it holds, the noise on ages (memn2n)."""
+    if not hasattr(model, "memory_size"):
         return {}
-    return {"memory_size": model.memory_size, "random_noise": model.random_noise}
+    return {"memory_size": model.memory_size, "random_noise": getattr(model, "random_noise", 0.0)}
 
 
 def build(config):

@@ -18,6 +18,7 @@ from .errors import short_repr
 MAX_WIDTH = 8192  # embedding_dim, hidden_size, a layer's dim, n_inputs and n_outputs
 MAX_RECURRENT_LAYERS = 64  # stacked recurrent cells
 MAX_HOPS = 64  # memory network hops
+MAX_QRN_LAYERS = 64  # stacked query-reduction layers
 MAX_MEMORY_SIZE = 1000  # statements a memory network keeps
 MAX_SEQUENTIAL_LAYERS = 256  # items of a sequential model's list of layers
 MAX_BATCH_SIZE = 65536
@@ -42,6 +43,7 @@ def _bounded(low, high):
 Width = _bounded(1, MAX_WIDTH)
 RecurrentLayers = _bounded(1, MAX_RECURRENT_LAYERS)
 Hops = _bounded(1, MAX_HOPS)
+QRNLayers = _bounded(1, MAX_QRN_LAYERS)
 MemorySize = _bounded(1, MAX_MEMORY_SIZE)
 BatchSize = _bounded(1, MAX_BATCH_SIZE)
 ExampleCount = _bounded(1, MAX_EXAMPLES)

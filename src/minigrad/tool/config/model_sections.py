@@ -1,11 +1,12 @@
 """The ``model`` section of a run file: a sequential stack of layers, a recurrent
-model, or an end-to-end memory network (``minigrad.models`` builds each)."""
+model, an end-to-end memory network or a query-reduction network (``minigrad.models``
+builds each)."""
 
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field
 
-from .limits import MAX_SEQUENTIAL_LAYERS, Epochs, Hops, MemorySize, RecurrentLayers, Width
+from .limits import MAX_SEQUENTIAL_LAYERS, Epochs, Hops, MemorySize, QRNLayers, RecurrentLayers, Width
 from .sections import PositiveFloat, Section
 
 # ---- model -----------------------------------------------------------------------------
@@ -95,4 +96,20 @@ class MemN2NModel(Section):
     init_std: PositiveFloat = 0.1  # every weight starts from N(0, init_std^2)
 
 
-Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel], Field(discriminator="type")]
+class QRNModel(Section):
+    """A query-reduction network over ``data.mode: memory`` (see ``minigrad.models.qrn``)."""
+
+    type: Literal["qrn"]
+    embedding_dim: Width = 50
+    layers: QRNLayers = 2  # all share one set of weights
+    reset_gate: Annotated[bool, Field(strict=True)] = True  # in every layer but the last
+    bidirectional: Annotated[bool, Field(strict=True)] = True  # every layer but the last reads both ways
+    gate: Literal["scalar", "vector"] = "scalar"  # one update (and reset) gate per statement, or per dim
+    memory_size: MemorySize = 50  # the most recent statements a question keeps
+    # A and W_y start from N(0, init_std^2); null: 1 / sqrt(embedding_dim). Gate and candidate weights: Glorot.
+    init_std: Optional[PositiveFloat] = None
+    # Added inside the update gate's sigmoid, so that z starts small (-2.5: about 0.08).
+    update_bias: Annotated[float, Field(strict=True, ge=-100, le=100, allow_inf_nan=False)] = -2.5
+
+
+Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel, QRNModel], Field(discriminator="type")]

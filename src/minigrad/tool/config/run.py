@@ -21,7 +21,8 @@ rate do. ``null`` turns the check off; a NaN or infinite loss always stops.
 ``model`` is either recurrent (an embedding, ``layers`` stacked ``cell`` s,
 and a linear read-out), sequential (``type: sequential`` and a list of
 ``layers``, each ``{type: Embedding|Linear|Tanh|Sigmoid|ReLU|Dropout, ...}``),
-or an end-to-end memory network (``type: memn2n``, with ``data.mode: memory``).
+an end-to-end memory network (``type: memn2n``) or a query-reduction network
+(``type: qrn``), both with ``data.mode: memory``.
 Unknown keys are errors, so a typo never passes silently. ``load_config``
 turns every problem into one ``ConfigError`` naming the file and the field;
 its ``settings`` (``--set optimizer.lr=0.01``, see ``minigrad.tool.config.overrides``)
@@ -40,6 +41,10 @@ from .limits import MAX_NAME_LENGTH
 from .model_sections import Model
 from .overrides import set_field
 from .sections import DataConfig, LossConfig, OptimizerConfig, Section, TrainConfig, field_error
+
+
+# The model types that read data.mode: memory (a story's statements as memory slots).
+MEMORY_MODELS = ("memn2n", "qrn")
 
 
 class RunConfig(Section):
@@ -73,14 +78,14 @@ class RunConfig(Section):
 
     @model_validator(mode="after")
     def _model_fits_mode(self):
-        """A memory network reads mode memory, and only it does."""
-        memn2n, memory = self.model.type == "memn2n", self.data.mode == "memory"
-        if memn2n and not memory:
-            raise field_error(("model", "memn2n", "type"), f"memn2n reads data.mode: memory, not "
-                              f"{self.data.mode!r}", "memn2n")
-        if memory and not memn2n:
-            raise field_error(("data", "mode"), f"memory is read by model.type: memn2n, not "
-                              f"{self.model.type}", "memory")
+        """A memory network or a query-reduction network reads mode memory, and only they do."""
+        kind, memory = self.model.type, self.data.mode == "memory"
+        if kind in MEMORY_MODELS and not memory:
+            raise field_error(("model", kind, "type"), f"{kind} reads data.mode: memory, not "
+                              f"{self.data.mode!r}", kind)
+        if memory and kind not in MEMORY_MODELS:
+            raise field_error(("data", "mode"), f"memory is read by model.type: {' or '.join(MEMORY_MODELS)}, "
+                              f"not {kind}", "memory")
         return self
 
     @model_validator(mode="after")

@@ -155,9 +155,11 @@ class StepSchedule(Section):
 
 
 class OptimizerConfig(Section):
-    name: Literal["sgd", "adam"] = "sgd"
+    name: Literal["sgd", "adam", "adagrad"] = "sgd"
     lr: PositiveFloat
     momentum: NonNegativeFloat = 0.0  # sgd only
+    # adagrad only: where each weight's sum of squared gradients starts (PyTorch 0, TensorFlow 0.1)
+    initial_accumulator: NonNegativeFloat = 0.0
     weight_decay: NonNegativeFloat = 0.0
     clip_norm: Optional[PositiveFloat] = None  # rescale gradients whose norm is larger
     # global: one norm over all gradients together; per_parameter: each weight's gradient on its own;
@@ -169,6 +171,8 @@ class OptimizerConfig(Section):
     def _momentum_is_sgd(self):
         if self.momentum and self.name != "sgd":
             raise ValueError(f"momentum applies to sgd only, not {self.name}")
+        if self.initial_accumulator and self.name != "adagrad":
+            raise ValueError(f"initial_accumulator applies to adagrad only, not {self.name}")
         return self
 
     @model_validator(mode="after")

@@ -86,15 +86,17 @@ def accuracy_caption(rows):
     return f"test acc {sparkline([acc for _, acc in rows])}  last {last:.3f} (epoch {epoch})"
 
 
-def attention_table(statements, attention, empty=None) -> Table:
+def attention_table(statements, attention, empty=None, labels=("attention over the story", "hop")) -> Table:
     """Each statement of a story beside the weight every hop gave it; each hop's strongest in bold.
 
-    ``empty`` (per hop, the weight on the memory's empty slots) adds a last row when any hop used them.
+    ``empty`` (per hop, the weight on the memory's empty slots) adds a last row when any hop used them;
+    ``labels`` are the table's title and the name of a column (a QRN's are layers of update gates).
     """
-    table = Table(title="attention over the story")
+    title, column = labels
+    table = Table(title=title)
     table.add_column("statement")
     for hop in range(len(attention)):
-        table.add_column(f"hop {hop + 1}", justify="right")
+        table.add_column(f"{column} {hop + 1}", justify="right")
     strongest = [max(range(len(weights)), key=weights.__getitem__) for weights in attention]
     for i, text in enumerate(statements):
         cells = [f"[bold green]{w[i]:.3f}[/]" if best == i else f"{w[i]:.3f}" for w, best in zip(attention, strongest)]
