@@ -38,7 +38,8 @@ def _memn2n(spec, vocab_size):
     """A memory network from the run file's ``model`` section (mode memory; see ``minigrad.models.memory``)."""
     return memn2n(vocab_size, tying=spec.tying, embedding_dim=spec.embedding_dim, hops=spec.hops,
                   position_encoding=spec.position_encoding, temporal_encoding=spec.temporal_encoding,
-                  memory_size=spec.memory_size, std=spec.init_std, empty_slots=spec.empty_slots)
+                  memory_size=spec.memory_size, std=spec.init_std, empty_slots=spec.empty_slots,
+                  gates=spec.gates)
 
 
 def _recurrent(spec, vocab_size, mode):

@@ -3,10 +3,10 @@ model, or an end-to-end memory network (``minigrad.models`` builds each)."""
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .limits import MAX_SEQUENTIAL_LAYERS, Epochs, Hops, MemorySize, RecurrentLayers, Width
-from .sections import PositiveFloat, Section
+from .sections import PositiveFloat, Section, field_error
 
 # ---- model -----------------------------------------------------------------------------
 
@@ -93,6 +93,15 @@ class MemN2NModel(Section):
     random_noise: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
     linear_start: Optional[LinearStart] = None
     init_std: PositiveFloat = 0.1  # every weight starts from N(0, init_std^2)
+    # Gated hops (GMemN2N): u <- o * T + u * (1 - T), T = sigmoid(W_T u + b_T), a gate per hop or one for all.
+    gates: Literal["none", "per_hop", "global"] = "none"
+
+    @model_validator(mode="after")
+    def _gates_need_adjacent_tying(self):
+        if self.gates != "none" and self.tying != "adjacent":
+            raise field_error(("gates",), f"{self.gates} gates need tying: adjacent (the paper's), not "
+                              f"{self.tying}", self.gates)
+        return self
 
 
 Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel], Field(discriminator="type")]
