@@ -64,6 +64,9 @@ BUILDERS = {
     "memn2n": lambda spec, vocab_size, mode: _memn2n(spec, vocab_size),
     "recurrent": _recurrent,
     "sequential": _sequential_model,
+    # A class of the run file's own: the tool imports it and its section builds it (the framework never
+    # imports the tool, so it only calls what the section offers).
+    "class": lambda spec, vocab_size, mode: spec.build(vocab_size, mode),
 }
 
 

@@ -256,6 +256,9 @@ def _walk(loc, root):
             continue
         tagged = [m for m in members if _tag(m) == key]
         models = tagged or [m for m in members if _is_section(m)]
+        if any(get_origin(m) is dict for m in members):  # a key of a free mapping (init_args) names a field
+            annotation, path = None, f"{path}.{key}"
+            continue
         if tagged or not models:
             annotation = tagged[0] if tagged else None
             continue

@@ -1,10 +1,12 @@
 """The ``model`` section of a run file: a sequential stack of layers, a recurrent
-model, or an end-to-end memory network (``minigrad.models`` builds each)."""
+model, an end-to-end memory network (``minigrad.models`` builds each), or a
+class of your own (``class_path``, see ``custom_model``)."""
 
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, model_validator
 
+from .custom_model import CustomModel
 from .limits import MAX_SEQUENTIAL_LAYERS, Epochs, Hops, MemorySize, RecurrentLayers, Width
 from .sections import PositiveFloat, Section, field_error
 
@@ -104,4 +106,4 @@ class MemN2NModel(Section):
         return self
 
 
-Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel], Field(discriminator="type")]
+Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel, CustomModel], Field(discriminator="type")]

@@ -65,22 +65,25 @@ class RunConfig(Section):
     @field_validator("model", mode="before")
     @classmethod
     def _infer_model_type(cls, model):
-        """Allow leaving out ``type``: a list of ``layers`` is sequential, anything else recurrent."""
+        """Allow leaving out ``type``: a ``class_path`` is your own class, a list of ``layers`` is
+        sequential, anything else recurrent."""
         if isinstance(model, dict) and "type" not in model:
-            kind = "sequential" if isinstance(model.get("layers"), list) else "recurrent"
+            kind = "class" if "class_path" in model else "sequential" if isinstance(model.get("layers"), list) \
+                else "recurrent"
             model = {"type": kind, **model}
         return model
 
     @model_validator(mode="after")
     def _model_fits_mode(self):
-        """A memory network reads mode memory, and only it does."""
+        """A memory network reads mode memory, and of the built-in models only it does (a class of
+        your own may read any mode)."""
         memn2n, memory = self.model.type == "memn2n", self.data.mode == "memory"
         if memn2n and not memory:
             raise field_error(("model", "memn2n", "type"), f"memn2n reads data.mode: memory, not "
                               f"{self.data.mode!r}", "memn2n")
-        if memory and not memn2n:
-            raise field_error(("data", "mode"), f"memory is read by model.type: memn2n, not "
-                              f"{self.model.type}", "memory")
+        if memory and self.model.type not in ("memn2n", "class"):
+            raise field_error(("data", "mode"), f"memory is read by model.type: memn2n (or a class_path of "
+                              f"your own), not {self.model.type}", "memory")
         return self
 
     @model_validator(mode="after")
@@ -131,7 +134,7 @@ def load_config(path, overrides=None, check_data=True, settings=None):
     named = {OVERRIDES.get(key, key): value for key, value in (overrides or {}).items() if value is not None}
     given = {**_apply(raw, named, path, _OPTIONS), **_apply(raw, settings or {}, path, {})}
     try:
-        return RunConfig.model_validate(raw, context={"check_data": check_data})
+        return RunConfig.model_validate(raw, context={"check_data": check_data, "folder": path.parent})
     except ValidationError as e:
         message, hint = describe_errors(e.errors(), RunConfig, overridden=given)
         raise ConfigError(f"{path}: {message}", hint) from None
