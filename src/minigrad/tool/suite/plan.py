@@ -30,6 +30,7 @@ from ..config import bundled, load_config
 from ..config.errors import short_repr
 from ..config.limits import MAX_JOBS, MAX_SUITE_SEEDS
 from ..config.overrides import parse_settings
+from .baselines import default_columns, load_baselines, parse_columns
 from .report import run_result
 from .workers import saved_epoch
 
@@ -62,6 +63,7 @@ class Suite:
     config: object
     set_texts: list
     runs: list
+    columns: list = None  # the keys of the published columns shown beside the suite's (see .baselines)
 
     @property
     def epochs(self):
@@ -110,9 +112,14 @@ def check_counts(seeds, jobs):
                           hint="Leave --jobs out for one run per core.")
 
 
-def prepare(config_name, set_texts, tasks, seeds, out=None):
-    """Check the run file and settings, create or check the suite folder, and list its runs."""
+def prepare(config_name, set_texts, tasks, seeds, out=None, columns=None):
+    """Check the run file and settings, create or check the suite folder, and list its runs.
+
+    ``columns`` is ``--columns``' text (the published columns to show), None for the model's default.
+    """
     check_counts(seeds, None)
+    published = load_baselines()
+    chosen = parse_columns(columns, published) if columns is not None else None
     settings = parse_settings(set_texts)
     for key in settings:
         if key in RESERVED:
@@ -130,7 +137,7 @@ def prepare(config_name, set_texts, tasks, seeds, out=None):
     folder = Path(out) if out is not None else Path("suites") / config.name
     _check_folder(folder, path, set_texts, _identity(config))
     runs = [Run(task, seed, folder / f"task{task:02d}-seed{seed}") for task in tasks for seed in range(seeds)]
-    return Suite(folder, path, config, set_texts, runs)
+    return Suite(folder, path, config, set_texts, runs, chosen or default_columns(config.model))
 
 
 # A run of a suite is judged by its last epoch, and its seed chosen on validation, so unless the run file
