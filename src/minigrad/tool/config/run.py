@@ -82,8 +82,8 @@ class RunConfig(Section):
             raise field_error(("model", "memn2n", "type"), f"memn2n reads data.mode: memory, not "
                               f"{self.data.mode!r}", "memn2n")
         if memory and self.model.type not in ("memn2n", "class"):
-            raise field_error(("data", "mode"), f"memory is read by model.type: memn2n (or a class_path of "
-                              f"your own), not {self.model.type}", "memory")
+            raise field_error(("data", "mode"), f"memory is read by model.type: memn2n, not "
+                              f"{self.model.type} (or by a class of your own, model.class_path)", "memory")
         return self
 
     @model_validator(mode="after")
