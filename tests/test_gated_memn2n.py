@@ -132,3 +132,33 @@ def test_gate_errors_name_the_field(tmp_path, model, message):
     with pytest.raises(ConfigError) as info:
         load_config(write_config(tmp_path, TINY_MEMN2N, model={**TINY_MEMN2N["model"], **model}))
     assert message in one_line(str(info.value))
+
+
+# ---- suites made before gates ------------------------------------------------------------------
+
+
+def suite_made_before_gates(tmp_path):
+    """A suite folder whose suite.json was written before model.gates existed."""
+    import json
+
+    from minigrad.tool.suite import plan
+
+    config = write_config(tmp_path, TINY_MEMN2N)
+    folder = tmp_path / "s"
+    plan.prepare(config, [], [1], 1, folder)
+    saved = json.loads((folder / plan.SUITE_FILE).read_text())
+    del saved["run"]["model"]["gates"]
+    (folder / plan.SUITE_FILE).write_text(json.dumps(saved))
+    return plan, config, folder
+
+
+def test_a_suite_made_before_gates_continues_without_them(tmp_path):
+    plan, config, folder = suite_made_before_gates(tmp_path)
+    assert plan.prepare(config, [], [1], 1, folder).config.model.gates == "none"
+
+
+def test_a_suite_made_before_gates_refuses_gated_runs(tmp_path):
+    plan, config, folder = suite_made_before_gates(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        plan.prepare(config, ["model.gates=per_hop"], [1], 1, folder)
+    assert 'model.gates was null, now "per_hop"' in one_line(str(info.value))

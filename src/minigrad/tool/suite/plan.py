@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from ...errors import ConfigError
 from ...serialization import write_text_atomic
 from .. import runs
@@ -135,7 +137,7 @@ def prepare(config_name, set_texts, tasks, seeds, out=None, columns=None):
         raise ConfigError(f"{path}: data.mode is lm; a suite compares answers to the published bAbI results.",
                           hint="Use a question-answering run file (data.mode: qa or memory), e.g. babi_memn2n.")
     folder = Path(out) if out is not None else Path("suites") / config.name
-    _check_folder(folder, path, set_texts, _identity(config))
+    _check_folder(folder, path, set_texts, _identity(config), config)
     runs = [Run(task, seed, folder / f"task{task:02d}-seed{seed}") for task in tasks for seed in range(seeds)]
     return Suite(folder, path, config, set_texts, runs, chosen or default_columns(config.model))
 
@@ -161,6 +163,25 @@ def _identity(config):
     return resolved
 
 
+def _without_added_defaults(identity, saved, section):
+    """``identity`` less the fields a suite folder's saved identity lacks and ``section`` holds at their
+    defaults: fields added to the schema since the folder was made (``model.gates``) that change nothing."""
+    if not isinstance(saved, dict):
+        return identity
+    kept = {}
+    for key, value in identity.items():
+        field = type(section).model_fields.get(key) if isinstance(section, BaseModel) else None
+        if key not in saved and field is not None and value == _json(field.get_default(call_default_factory=True)):
+            continue
+        child = getattr(section, key, None)
+        kept[key] = _without_added_defaults(value, saved.get(key), child) if isinstance(value, dict) else value
+    return kept
+
+
+def _json(value):
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
 def _read_suite_file(file):
     try:
         saved = json.loads(file.read_text(encoding="utf-8"))
@@ -172,12 +193,12 @@ def _read_suite_file(file):
     return saved
 
 
-def _check_folder(folder, config_path, set_texts, identity):
+def _check_folder(folder, config_path, set_texts, identity, config):
     """Refuse a folder made by another run file or other settings; remember ours in a new one."""
     file = folder / SUITE_FILE
     if file.is_file():
         saved = _read_suite_file(file)
-        if saved.get("run") != identity:
+        if saved.get("run") != _without_added_defaults(identity, saved.get("run"), config):
             before = " ".join([saved.get("config", "?")] + [f"--set {t}" for t in saved.get("set", [])])
             raise ConfigError(f"{folder} holds a suite of another run file or other --set values "
                               f"({_first_difference(saved.get('run'), identity)}).",
