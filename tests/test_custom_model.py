@@ -107,6 +107,9 @@ def test_minigrad_passes_only_what_the_signature_names(tmp_path):
             def __init__(self, width):
                 self.width = width
                 self.out = Linear(width, 2)
+
+            def forward(self, stories, questions):
+                return self.out(stories)
     '''))
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump({"data": {"task": 1, "mode": "qa"}, "optimizer": {"lr": 0.01},
@@ -120,6 +123,8 @@ FILES = {
     "broken.py": "x = (\n",
     "plain.py": "class NotAModule:\n    pass\n\nvalue = 3\n",
     "fails.py": "raise RuntimeError('no GPU here')\n",
+    "no_forward.py": "from minigrad import Module\n\nclass Net(Module):\n    pass\n",
+    "notes.txt": "class Net: pass\n",
 }
 
 
@@ -145,6 +150,10 @@ FILES = {
     ({"class_path": "nosuchpackage.models:Net"}, "model.class_path: no module named 'nosuchpackage': give "
                                                  "FILE.py:Class"),
     ({"class_path": "my_model.py"}, "model.class_path: 'my_model.py' names no class: give FILE.py:Class"),
+    ({"class_path": "no_forward.py:Net"}, "model.class_path: {folder}/no_forward.py:Net defines no forward"),
+    ({"class_path": "my_model.py:Module"}, "model.class_path: {folder}/my_model.py:Module defines no forward"),
+    ({"class_path": "./notes.txt:Net"}, "model.class_path: {folder}/notes.txt is not a Python file"),
+    ({"class_path": "os.path:join"}, "model.class_path: os.path:join is <function join"),
     ({"class_path": "my_model.py:RecencyBag", "args": {}}, "model.args: unknown key"),
 ])
 def test_each_mistake_is_one_message_naming_the_field(tmp_path, model, message):
@@ -168,3 +177,13 @@ def test_a_class_that_fails_to_build_says_how(tmp_path):
     assert (f"model.class_path: {tmp_path}/my_model.py:RecencyBag could not be built: ValueError: RecencyBag "
             "reads data.mode: qa, not lm") in one_line(result.output)
     assert not (tmp_path / "runs" / "my_model").exists()  # no run folder for a model that was never built
+
+
+def test_a_forward_that_cannot_take_the_mode_s_batch_is_refused_before_training(tmp_path):
+    (tmp_path / "one_hop.py").write_text(ONE_HOP)
+    path = example(tmp_path, model={"class_path": "one_hop.py:OneHop", "init_args": {}})
+    result = invoke("train", path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (f"model.class_path: {tmp_path}/one_hop.py:OneHop's forward(memories, questions, times, mask) cannot "
+            "take the batches of data.mode qa: (stories, questions).") in one_line(result.output)
+    assert not (tmp_path / "runs" / "my_model").exists()

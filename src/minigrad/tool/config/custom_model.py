@@ -29,7 +29,7 @@ from pydantic import PrivateAttr, ValidationInfo, model_validator
 
 from ...errors import ConfigError
 from ...nn.module import Module
-from .errors import did_you_mean, short_repr
+from .errors import did_you_mean, short_repr, short_text
 from .sections import Section, field_error
 
 # What minigrad passes itself, by keyword, when the class's __init__ takes it.
@@ -58,11 +58,29 @@ class CustomModel(Section):
         given = {name: value for name, value in zip(PROVIDED, (vocab_size, mode))
                  if name in accepted or _takes_any(self._cls)}
         try:
-            return self._cls(**self.init_args, **given)
+            model = self._cls(**self.init_args, **given)
         except Exception as exc:  # the user's own code: say which class failed, and how, in one message
             raise ConfigError(f"model.class_path: {self.class_path} could not be built: "
                               f"{type(exc).__name__}: {exc}",
                               hint=f"It was called with {_call_text(self.init_args, given)}.") from None
+        check_forward(model, mode, self.class_path)
+        return model
+
+
+# The batch each data mode gives a model's forward, by name.
+BATCHES = {"lm": ("ids",), "qa": ("stories", "questions"), "memory": ("memories", "questions", "times", "mask")}
+
+
+def check_forward(model, mode, class_path):
+    """Refuse a forward that cannot take the mode's batch, before a run folder is made for it."""
+    try:
+        inspect.signature(model.forward).bind(*BATCHES[mode])
+    except TypeError:
+        raise ConfigError(f"model.class_path: {class_path}'s forward{inspect.signature(model.forward)} cannot "
+                          f"take the batches of data.mode {mode}: ({', '.join(BATCHES[mode])}).",
+                          hint="Give forward those arguments, or pick the data.mode the class reads.") from None
+    except ValueError:  # a forward whose signature Python cannot read: let the first batch tell
+        pass
 
 
 # ---- the class ---------------------------------------------------------------------------------
@@ -85,22 +103,30 @@ def load_class(text, folder):
                      + (f" (its Module classes: {', '.join(classes)})" if classes else ""), text)
     if not _is_module_class(found):
         raise _error("class_path", f"{where}:{name} is {_what(found)}", text)
+    if found.forward is Module.forward:  # Module itself, or a subclass that never says what it computes
+        raise _error("class_path", f"{where}:{name} defines no forward: give the Module subclass that does", text)
     return f"{where}:{name}", found
 
 
 def _find_file(where, folder, text):
     """The file, beside the run file or else from the current folder."""
     for base in (folder, Path.cwd()):
-        file = (base / where).resolve()
-        if file.is_file():
-            return file
-    raise _error("class_path", f"{where} not found beside the run file ({folder}) or in the current folder", text)
+        try:
+            file = (base / where).resolve()
+            if file.is_file():
+                return file
+        except (OSError, ValueError):  # a name too long for the system, a NUL byte: no such file either way
+            pass
+    raise _error("class_path", f"{short_text(where, 200)} not found beside the run file ({folder}) or in the "
+                 "current folder", text)
 
 
 def _import_file(file, text):
     """The module a Python file defines, run under a name of its own."""
     name = "minigrad_model_" + "".join(c if c.isalnum() else "_" for c in file.stem)
     spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None:  # Python imports only files ending in .py (or another suffix it knows)
+        raise _error("class_path", f"{file} is not a Python file: {_FORMS}", text)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # classes that look their module up (dataclasses, pickle) find it
     try:
@@ -115,7 +141,7 @@ def _import_module(where, text):
     try:
         return importlib.import_module(where)
     except ModuleNotFoundError as exc:
-        raise _error("class_path", f"no module named {exc.name!r}: {_FORMS}", text) from None
+        raise _error("class_path", f"no module named {short_repr(exc.name)}: {_FORMS}", text) from None
     except Exception as exc:
         raise _error("class_path", f"module {where} does not import: {_failure(exc)}", text) from None
 
