@@ -40,7 +40,8 @@ def _memn2n(spec, vocab_size):
     """A memory network from the run file's ``model`` section (mode memory; see ``minigrad.models.memory``)."""
     return memn2n(vocab_size, tying=spec.tying, embedding_dim=spec.embedding_dim, hops=spec.hops,
                   position_encoding=spec.position_encoding, temporal_encoding=spec.temporal_encoding,
-                  memory_size=spec.memory_size, std=spec.init_std, empty_slots=spec.empty_slots)
+                  memory_size=spec.memory_size, std=spec.init_std, empty_slots=spec.empty_slots,
+                  gates=spec.gates)
 
 
 def _qrn(spec, vocab_size):
@@ -74,6 +75,9 @@ BUILDERS = {
     "qrn": lambda spec, vocab_size, mode: _qrn(spec, vocab_size),
     "recurrent": _recurrent,
     "sequential": _sequential_model,
+    # A class of the run file's own: the tool imports it and its section builds it (the framework never
+    # imports the tool, so it only calls what the section offers).
+    "class": lambda spec, vocab_size, mode: spec.build(vocab_size, mode),
 }
 
 

@@ -2,8 +2,9 @@
 
 The recurrent models run on word ids through both paths of their first layer.
 The memory network runs in both tyings, with and without position and temporal
-encoding, and in its linear-start form, against a plain-numpy forward written
-hop by hop. The query-reduction network's cases are in ``qrn_cases``.
+encoding, in its linear-start form and with gated hops (per hop or global),
+against a plain-numpy forward written hop by hop. The query-reduction network's
+cases are in ``qrn_cases``.
 
 ``all_cases()`` is the whole list ``minigrad gradcheck`` runs: the framework's
 (``minigrad.gradcheck.all_cases``), then these.
@@ -65,15 +66,22 @@ def _reference(model):
         layerwise = isinstance(model, LayerwiseMemN2N)
         u = bag(_nil_zeroed(model.question.weight.data) if layerwise else tables[0], questions)
         everywhere = np.ones_like(mask)
-        for key, value in model.pairs:
+        for hop, (key, value) in enumerate(model.pairs):
             scores = np.einsum("bmd,bd->bm", embedded[key], u)
             p = scores if model.linear_start else _masked_softmax(
                 scores, mask if model.empty_slots == "mask" else everywhere)
             o = np.einsum("bm,bmd->bd", p, embedded[value])
-            u = (u @ model.mix.weight.data if layerwise else u) + o
+            u = _gated(model, hop, u, o) if model.gates else (u @ model.mix.weight.data if layerwise else u) + o
         return u @ model.answer.weight.data if layerwise else u @ tables[-1].T
 
     return run
+
+
+def _gated(model, hop, u, o):
+    """A gated hop in numpy: u <- o T + u (1 - T), T = sigmoid(u W_T + b_T)."""
+    gate = model.gates[hop % len(model.gates)]
+    t = 1 / (1 + np.exp(-(u @ gate.weight.data + gate.bias.data)))
+    return o * t + u * (1 - t)
 
 
 def _memn2n_case(tying, hops=2, linear_start=False, **options):
@@ -90,6 +98,8 @@ def _memn2n_case(tying, hops=2, linear_start=False, **options):
     label = f"{tying}, {hops} hops, {encodings or 'bag of words'}" + (", linear start" if linear_start else "")
     if options.get("empty_slots") == "mask":
         label += ", empty slots masked"
+    if options.get("gates", "none") != "none":
+        label += f", {options['gates']} gates"
     return Case("MemN2N", label, setup)
 
 
@@ -131,6 +141,9 @@ CASES = [
     _memn2n_case("adjacent", position_encoding=False),
     _memn2n_case("adjacent", linear_start=True),
     _memn2n_case("adjacent", empty_slots="mask"),
+    _memn2n_case("adjacent", hops=3, gates="per_hop"),
+    _memn2n_case("adjacent", hops=3, gates="global"),
+    _memn2n_case("adjacent", linear_start=True, gates="per_hop"),
     _memn2n_case("layerwise"),
     _memn2n_case("layerwise", hops=3, position_encoding=False, temporal_encoding=False),
     _memn2n_case("layerwise", temporal_encoding=False),

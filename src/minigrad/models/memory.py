@@ -30,6 +30,14 @@ need that. ``empty_slots = "mask"`` gives empty slots no weight instead.
 
 ``linear_start = True`` drops the memory softmax: the raw scores (zero at
 empty slots) weigh the values, which the paper found easier to start from.
+
+Gated hops (``gates``; Liu and Perez, "Gated End-to-End Memory Networks",
+EACL 2017) replace the sum u + o by a highway gate: T = sigmoid(W_T u + b_T),
+u <- o * T + u * (1 - T), one (W_T, b_T) per hop (``per_hop``) or one for
+every hop (``global``). An open gate (T = 1) passes the read o alone, a shut
+one (T = 0) keeps u; no T gives back the plain sum, so the gated model is its
+own recurrence, not a switch on the plain one. Adjacent tying only, as in the
+paper.
 """
 
 import numpy as np
@@ -38,7 +46,7 @@ from .. import ops
 from ..backend import device_of, to_device
 from ..data.vocab import PAD_ID
 from ..nn.layers import Embedding, Linear
-from ..nn.module import Module
+from ..nn.module import Module, Parameter
 from ..tensor import Tensor
 
 
@@ -61,6 +69,17 @@ def _normal_linear(n_inputs, n_outputs, std):
     layer = Linear(n_inputs, n_outputs, bias=False)
     layer.weight.data = (np.random.randn(n_inputs, n_outputs) * std).astype(np.float32)
     return layer
+
+
+def _gate(dim, std):
+    """A hop's gate layer: W_T from N(0, std^2) and b_T from N(0.5, std^2), the paper's
+    initialisation, so every gate starts a little more open than shut (sigmoid(0.5) = 0.62)."""
+    layer = _normal_linear(dim, dim, std)
+    layer.bias = Parameter(0.5 + np.random.randn(dim) * std, dtype=np.float32)
+    return layer
+
+
+GATES = {"none": 0, "global": 1, "per_hop": None}  # how many gate layers; None: one per hop
 
 
 def _array(x):
@@ -87,12 +106,15 @@ class MemN2N(Module):
         std: every weight is drawn from N(0, std^2).
         empty_slots: ``attend`` (an empty slot scores 0 inside the softmax) or
             ``mask`` (it gets no weight).
+        gates: ``none`` (u <- u + o), ``per_hop`` or ``global`` (a highway gate; see the module's docstring).
     """
 
     def __init__(self, vocab_size, embedding_dim=20, hops=3, position_encoding=True,
-                 temporal_encoding=True, memory_size=50, std=0.1, empty_slots="attend"):
+                 temporal_encoding=True, memory_size=50, std=0.1, empty_slots="attend", gates="none"):
         if empty_slots not in ("attend", "mask"):
             raise ValueError(f"empty_slots must be 'attend' or 'mask', not {empty_slots!r}")
+        if gates not in GATES:
+            raise ValueError(f"gates must be one of {', '.join(GATES)}, not {gates!r}")
         self.vocab_size, self.dim, self.hops, self.memory_size = vocab_size, embedding_dim, hops, memory_size
         self.std, self.position_encoding = std, position_encoding
         self.temporal_encoding, self.empty_slots = temporal_encoding, empty_slots
@@ -100,6 +122,12 @@ class MemN2N(Module):
         self._positions = {}  # (words, device) -> the position weights, built once
         self.tables, self.times = [], []  # set by the subclass: memory tables and their age tables
         self.pairs = []  # (key table, value table) of each hop
+        self.gate_kind, self.gates = gates, []  # the gate layers, made after every other weight
+
+    def _gate_layers(self):
+        """The gates ``gate_kind`` asks for, drawn last so that an ungated model draws exactly what it did."""
+        count = GATES[self.gate_kind]
+        self.gates = [_gate(self.dim, self.std) for _ in range(self.hops if count is None else count)]
 
     def _word_table(self):
         return Embedding(self.vocab_size, self.dim, padding_idx=PAD_ID, std=self.std)
@@ -130,13 +158,18 @@ class MemN2N(Module):
         embedded = self._embed_memories(memories, times, mask)
         u = self._bag([self._question_table()], questions)
         weights = []
-        for key, value in self.pairs:
+        for hop, (key, value) in enumerate(self.pairs):
             p = self._attention(embedded[key], u, mask)
             batch, slots = p.shape
             o = (p.reshape(batch, 1, slots) @ embedded[value]).reshape(batch, self.dim)
-            u = self._next(u, o)
+            u = self._gated(hop, u, o) if self.gates else self._next(u, o)
             weights.append(p)
         return self._answer(u), weights
+
+    def _gated(self, hop, u, o):
+        """u <- o * T + u * (1 - T), T = sigmoid(W_T u + b_T) of this hop's gate (the one gate if global)."""
+        t = self.gates[hop % len(self.gates)](u).sigmoid()
+        return o * t + u * (1 - t)
 
     def _bag(self, tables, ids):
         """(..., words) ids -> (..., len(tables) * dim): each table's sums of their (position-weighted)
@@ -201,6 +234,7 @@ class AdjacentMemN2N(MemN2N):
         super().__init__(vocab_size, **options)
         self._memory_tables(self.hops + 1)
         self.pairs = [(k, k + 1) for k in range(self.hops)]
+        self._gate_layers()
 
     def _question_table(self):
         return self.tables[0].weight
@@ -219,6 +253,8 @@ class LayerwiseMemN2N(MemN2N):
 
     def __init__(self, vocab_size, **options):
         super().__init__(vocab_size, **options)
+        if self.gate_kind != "none":
+            raise ValueError("gated hops need adjacent tying (the paper's); layerwise mixes u with H instead")
         self._memory_tables(2)
         self.pairs = [(0, 1)] * self.hops
         self.question = self._word_table()

@@ -186,6 +186,11 @@ def _predict_file(run, file, context, story, story_file, question, top_k, as_jso
                       + f"; weights: {used}", markup=False, highlight=False)
 
 
+ColumnsOption = Annotated[Optional[str], typer.Option(
+    help="Published columns to show, by key (e.g. memn2n_pe_ls_rn,gmemn2n_hop), or all "
+         "(default: those that fit the run file's model).")]
+
+
 @app.command("suite")
 def suite_command(
     config: Annotated[str, typer.Argument(help="The run file or bundled config's name, as train takes it.")],
@@ -195,6 +200,7 @@ def suite_command(
                                                          "under mpiexec, runs at once on each rank, default 1).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="The suite folder (default: suites/<config name>).")] = None,
     set_fields: SetOption = None,
+    columns: ColumnsOption = None,
 ):
     """Train a run file on many bAbI tasks and seeds; summarize beside the published results."""
     from . import distributed
@@ -206,7 +212,7 @@ def suite_command(
 
     world = _run(distributed.world)  # under mpiexec, join the job first, as train does
     _run(lambda: plan.check_counts(seeds, jobs))  # every rank: each uses --jobs
-    setup = world.from_root(_run(lambda: plan.prepare(config, set_fields, plan.parse_tasks(tasks), seeds, out))
+    setup = world.from_root(_run(lambda: plan.prepare(config, set_fields, plan.parse_tasks(tasks), seeds, out, columns))
                             if world.is_root else None)  # only rank 0 checks and creates the suite folder
     workers = plan.jobs_at_once(jobs, world)
     if not world.is_root:  # another rank of an MPI job: trains what rank 0 gives it, silently

@@ -93,7 +93,7 @@ def _score(predictor, name, path, limit):
     elif predictor.mode == "qa":
         dataset = QADataset.from_stories(stories, vocab, meta["story_len"], meta["question_len"], limit)
     else:
-        dataset = MemoryDataset.from_stories(stories, vocab, predictor.model.memory_size, meta["sentence_len"],
+        dataset = MemoryDataset.from_stories(stories, vocab, predictor.memory_size, meta["sentence_len"],
                                              limit, slots=meta.get("slots"))
     if len(dataset) == 0:
         lack, hint = _EXAMPLES[predictor.mode]

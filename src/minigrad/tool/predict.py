@@ -65,12 +65,29 @@ class Predictor:
         """The ``top_k`` likeliest answers to ``question`` about ``story``."""
         self._expect(("qa", "memory"), "--story and --question")
         if self.mode == "memory":
-            return self.read_memory(story, question, top_k).candidates
-        stories, questions = encode_qa(f"{story} {question}", self.vocab,
-                                       self.meta["story_len"], self.meta["question_len"])
+            if self.shows_attention:
+                return self.read_memory(story, question, top_k).candidates
+            inputs = self._memory_batch(story, question)[0][:-1]  # all but the answer
+        else:
+            inputs = encode_qa(f"{story} {question}", self.vocab, self.meta["story_len"], self.meta["question_len"])
         with no_grad():
-            scores = self.model(stories, questions)
+            scores = self.model(*inputs)
         return self._top(scores.data[0], top_k)
+
+    @property
+    def shows_attention(self):
+        """Whether the model tells where it looked (a memory network's ``attend``; a class of your own may not)."""
+        return self.mode == "memory" and hasattr(self.model, "attend")
+
+    @property
+    def memory_size(self):
+        """The most statements a question keeps: the memory network's, else as many slots as training had."""
+        return getattr(self.model, "memory_size", None) or self.meta["slots"]
+
+    def _memory_batch(self, story, question):
+        # Runs saved before meta.json recorded slots and punctuation kept their marks and no empty slots.
+        return encode_memory(f"{story} {question}", self.vocab, self.meta["sentence_len"], self.memory_size,
+                             slots=self.meta.get("slots"), punctuation=self.meta.get("punctuation", "keep"))
 
     def read_memory(self, story, question, top_k=5):
         """A memory network's answer and where it looked: a ``MemoryReading``.
@@ -80,10 +97,7 @@ class Predictor:
         and ``empty`` the weight the hop put on the memory's empty slots.
         """
         self._expect(("memory",), "--story and --question")
-        # Runs saved before meta.json recorded slots and punctuation kept their marks and no empty slots.
-        batch, statements = encode_memory(f"{story} {question}", self.vocab, self.meta["sentence_len"],
-                                          self.model.memory_size, slots=self.meta.get("slots"),
-                                          punctuation=self.meta.get("punctuation", "keep"))
+        batch, statements = self._memory_batch(story, question)
         with no_grad():
             scores, weights = self.model.attend(batch.memories, batch.questions, batch.times, batch.mask)
         kept = int(batch.mask.sum())
@@ -149,7 +163,7 @@ def _asked(predictor, context, story, story_file, question, top_k):
         raise MinigradError("nothing to predict.", hint="Pass --context \"mary moved to the\", "
                             "or --story \"...\" --question \"where is mary?\".")
     text = _story_text(story, story_file)
-    if predictor.mode == "memory":  # a memory network also shows where each hop looked
+    if predictor.shows_attention:  # a memory network also shows where each hop looked
         reading = predictor.read_memory(text, question, top_k)
         return "answer", reading.candidates, reading
     return "answer", predictor.answer(text, question, top_k), None

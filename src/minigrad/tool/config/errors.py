@@ -255,12 +255,11 @@ def short_text(text, limit=80):
 
 
 def _walk(loc, root):
-    """Turn pydantic's location tuple into ``model.layers[2].type``.
+    """Turn pydantic's location tuple into ``model.layers[2].type`` (or ``model.init_args.foo``).
 
-    Pydantic puts a discriminated union's tag (``'recurrent'``, ``'Linear'``)
-    and a plain union's member label (``'int'``) into the location; those are
-    not keys the user wrote, so they are dropped. Also returns the section
-    class holding the last key and the annotation found there.
+    Pydantic puts a discriminated union's tag (``'recurrent'``, ``'Linear'``) and a plain union's
+    member label (``'int'``) into the location; those are not keys the user wrote, so they are
+    dropped. Also returns the section class holding the last key and the annotation found there.
     """
     annotation, section, path = root, None, ""
     for key in loc:
@@ -271,8 +270,9 @@ def _walk(loc, root):
             continue
         tagged = [m for m in members if _tag(m) == key]
         models = tagged or [m for m in members if _is_section(m)]
-        if tagged or not models:
+        if tagged or not models:  # a tag or a member label is no key, but a free mapping's (init_args.foo) is
             annotation = tagged[0] if tagged else None
+            path += f".{key}" if any(get_origin(m) is dict for m in members) else ""
             continue
         section = models[0]
         field = section.model_fields.get(key)

@@ -1,13 +1,14 @@
 """The ``model`` section of a run file: a sequential stack of layers, a recurrent
-model, an end-to-end memory network or a query-reduction network (``minigrad.models``
-builds each)."""
+model, an end-to-end memory network, a query-reduction network (``minigrad.models``
+builds each), or a class of your own (``class_path``, see ``custom_model``)."""
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from .custom_model import CustomModel
 from .limits import MAX_SEQUENTIAL_LAYERS, Epochs, Hops, MemorySize, QRNLayers, RecurrentLayers, Width
-from .sections import PositiveFloat, Section
+from .sections import PositiveFloat, Section, field_error
 
 # ---- model -----------------------------------------------------------------------------
 
@@ -94,6 +95,15 @@ class MemN2NModel(Section):
     random_noise: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = 0.0
     linear_start: Optional[LinearStart] = None
     init_std: PositiveFloat = 0.1  # every weight starts from N(0, init_std^2)
+    # Gated hops (GMemN2N): u <- o * T + u * (1 - T), T = sigmoid(W_T u + b_T), a gate per hop or one for all.
+    gates: Literal["none", "per_hop", "global"] = "none"
+
+    @model_validator(mode="after")
+    def _gates_need_adjacent_tying(self):
+        if self.gates != "none" and self.tying != "adjacent":
+            raise field_error(("gates",), f"{self.gates} gates need tying: adjacent (the paper's), not "
+                              f"{self.tying}", self.gates)
+        return self
 
 
 class QRNModel(Section):
@@ -112,4 +122,5 @@ class QRNModel(Section):
     update_bias: Annotated[float, Field(strict=True, ge=-100, le=100, allow_inf_nan=False)] = -2.5
 
 
-Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel, QRNModel], Field(discriminator="type")]
+Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel, QRNModel, CustomModel],
+                  Field(discriminator="type")]

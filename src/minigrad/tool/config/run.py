@@ -70,22 +70,25 @@ class RunConfig(Section):
     @field_validator("model", mode="before")
     @classmethod
     def _infer_model_type(cls, model):
-        """Allow leaving out ``type``: a list of ``layers`` is sequential, anything else recurrent."""
+        """Allow leaving out ``type``: a ``class_path`` is your own class, a list of ``layers`` is
+        sequential, anything else recurrent."""
         if isinstance(model, dict) and "type" not in model:
-            kind = "sequential" if isinstance(model.get("layers"), list) else "recurrent"
+            kind = "class" if "class_path" in model else "sequential" if isinstance(model.get("layers"), list) \
+                else "recurrent"
             model = {"type": kind, **model}
         return model
 
     @model_validator(mode="after")
     def _model_fits_mode(self):
-        """A memory network or a query-reduction network reads mode memory, and only they do."""
+        """The memory network and the query-reduction network read mode memory, and of the built-in
+        models only they do (a class of your own may read any mode)."""
         kind, memory = self.model.type, self.data.mode == "memory"
         if kind in MEMORY_MODELS and not memory:
             raise field_error(("model", kind, "type"), f"{kind} reads data.mode: memory, not "
                               f"{self.data.mode!r}", kind)
-        if memory and kind not in MEMORY_MODELS:
+        if memory and kind not in MEMORY_MODELS + ("class",):
             raise field_error(("data", "mode"), f"memory is read by model.type: {' or '.join(MEMORY_MODELS)}, "
-                              f"not {kind}", "memory")
+                              f"not {kind} (or by a class of your own, model.class_path)", "memory")
         return self
 
     @model_validator(mode="after")
@@ -136,7 +139,7 @@ def load_config(path, overrides=None, check_data=True, settings=None):
     named = {OVERRIDES.get(key, key): value for key, value in (overrides or {}).items() if value is not None}
     given = {**_apply(raw, named, path, _OPTIONS), **_apply(raw, settings or {}, path, {})}
     try:
-        return RunConfig.model_validate(raw, context={"check_data": check_data})
+        return RunConfig.model_validate(raw, context={"check_data": check_data, "folder": path.parent})
     except ValidationError as e:
         message, hint = describe_errors(e.errors(), RunConfig, overridden=given)
         raise ConfigError(f"{path}: {message}", hint) from None

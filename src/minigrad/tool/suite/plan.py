@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from ...errors import ConfigError
 from ...serialization import write_text_atomic
 from .. import runs
@@ -31,6 +33,7 @@ from ..config import bundled, load_config
 from ..config.errors import short_repr
 from ..config.limits import MAX_JOBS, MAX_SUITE_SEEDS
 from ..config.overrides import parse_settings
+from .baselines import default_columns, load_baselines, parse_columns
 from .report import run_result
 from .workers import saved_epoch
 
@@ -62,6 +65,7 @@ class Suite:
     config: object
     set_texts: list
     runs: list
+    columns: list = None  # the keys of the published columns shown beside the suite's (see .baselines)
 
     @property
     def epochs(self):
@@ -110,9 +114,14 @@ def check_counts(seeds, jobs):
                           hint="Leave --jobs out for one run per core.")
 
 
-def prepare(config_name, set_texts, tasks, seeds, out=None):
-    """Check the run file and settings, create or check the suite folder, and list its runs."""
+def prepare(config_name, set_texts, tasks, seeds, out=None, columns=None):
+    """Check the run file and settings, create or check the suite folder, and list its runs.
+
+    ``columns`` is ``--columns``' text (the published columns to show), None for the model's default.
+    """
     check_counts(seeds, None)
+    published = load_baselines()
+    chosen = parse_columns(columns, published) if columns is not None else None
     settings = parse_settings(set_texts)
     for key in settings:
         if key in RESERVED:
@@ -128,9 +137,9 @@ def prepare(config_name, set_texts, tasks, seeds, out=None):
         raise ConfigError(f"{path}: data.mode is lm; a suite compares answers to the published bAbI results.",
                           hint="Use a question-answering run file (data.mode: qa or memory), e.g. babi_memn2n.")
     folder = Path(out) if out is not None else Path("suites") / config.name
-    _check_folder(folder, path, set_texts, _identity(config))
+    _check_folder(folder, path, set_texts, _identity(config), config)
     runs = [Run(task, seed, folder / f"task{task:02d}-seed{seed}") for task in tasks for seed in range(seeds)]
-    return Suite(folder, path, config, set_texts, runs)
+    return Suite(folder, path, config, set_texts, runs, chosen or default_columns(config.model))
 
 
 # A run of a suite is judged by its last epoch, and its seed chosen on validation, so unless the run file
@@ -154,6 +163,25 @@ def _identity(config):
     return resolved
 
 
+def _without_added_defaults(identity, saved, section):
+    """``identity`` less the fields a suite folder's saved identity lacks and ``section`` holds at their
+    defaults: fields added to the schema since the folder was made (``model.gates``) that change nothing."""
+    if not isinstance(saved, dict):
+        return identity
+    kept = {}
+    for key, value in identity.items():
+        field = type(section).model_fields.get(key) if isinstance(section, BaseModel) else None
+        if key not in saved and field is not None and value == _json(field.get_default(call_default_factory=True)):
+            continue
+        child = getattr(section, key, None)
+        kept[key] = _without_added_defaults(value, saved.get(key), child) if isinstance(value, dict) else value
+    return kept
+
+
+def _json(value):
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
 def _read_suite_file(file):
     try:
         saved = json.loads(file.read_text(encoding="utf-8"))
@@ -165,12 +193,12 @@ def _read_suite_file(file):
     return saved
 
 
-def _check_folder(folder, config_path, set_texts, identity):
+def _check_folder(folder, config_path, set_texts, identity, config):
     """Refuse a folder made by another run file or other settings; remember ours in a new one."""
     file = folder / SUITE_FILE
     if file.is_file():
         saved = _read_suite_file(file)
-        if saved.get("run") != identity:
+        if saved.get("run") != _without_added_defaults(identity, saved.get("run"), config):
             before = " ".join([saved.get("config", "?")] + [f"--set {t}" for t in saved.get("set", [])])
             raise ConfigError(f"{folder} holds a suite of another run file or other --set values "
                               f"({_first_difference(saved.get('run'), identity)}).",

@@ -1,4 +1,4 @@
-"""What a suite leaves behind: results.csv, summary.csv and summary.md, and the published baselines.
+"""What a suite leaves behind: results.csv, summary.csv and summary.md, beside the published baselines.
 
 Errors are percentages, 100 x (1 - accuracy), from each run's final
 evaluation row (the last row of its metrics.csv). For each task the seed is
@@ -12,22 +12,18 @@ counts as failed when its test error is above 5%, as in the published tables.
 import csv
 import io
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ...data.babi import data_dir
-from ...errors import CheckpointError, ConfigError
+from ...errors import CheckpointError
 from ...serialization import write_text_atomic
 from .. import runs
+from .baselines import BASELINES, PASS_LIMIT, TASKS, Baseline, load_baselines  # noqa: F401 (report.*)
 
-PASS_LIMIT = 5.0  # percent: a task whose test error is above this is failed
 RESULT_COLUMNS = ["task", "seed", "status", "train_error", "valid_error", "test_error", "epochs", "seconds",
                   "message"]
 SUMMARY_COLUMNS = ["task", "selected_seed", "test_error", "valid_error", "median_test_error", "min_test_error",
                    "max_test_error"]
-BASELINES = Path(__file__).resolve().parent / "baselines.yaml"
 SELECTION = {"valid": "the seed with the lowest validation error (ties: lowest training error, then lowest seed)",
              "train": "the seed with the lowest training error (ties: lowest seed); the run file holds out "
                       "no validation split"}
@@ -72,32 +68,6 @@ def select(rows, by="valid"):
     return min(done, key=lambda r: (r["train_error"], r["seed"]), default=None)
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """A published column: per-task test errors (%) and where they come from."""
-
-    key: str
-    label: str
-    source: str
-    errors: dict
-
-
-def load_baselines(path=BASELINES):
-    """The published columns in ``path``; each must give a source and all 20 tasks' errors."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the published results in {path}: {exc}") from None
-    columns = []
-    for number, column in enumerate(data.get("columns") or [], start=1):
-        errors = (column or {}).get("errors") or {}
-        if not (column.get("key") and column.get("source") and sorted(errors) == list(range(1, 21))):
-            raise ConfigError(f"{path}: column {number} needs a key, a source and the errors of tasks 1-20.")
-        columns.append(Baseline(column["key"], column.get("label", column["key"]), column["source"],
-                                {int(task): float(value) for task, value in errors.items()}))
-    return columns
-
-
 def summarize(results, tasks, by, baselines):
     """One row of summary.csv per task: the chosen seed's errors, the spread over seeds, the published ones."""
     summary = []
@@ -108,7 +78,7 @@ def summarize(results, tasks, by, baselines):
         row = dict(task=task, selected_seed=chosen.get("seed"), test_error=chosen.get("test_error"),
                    valid_error=chosen.get("valid_error"), median_test_error=statistics.median(tests) if tests else None,
                    min_test_error=min(tests, default=None), max_test_error=max(tests, default=None))
-        row.update({b.key: b.errors[task] for b in baselines})
+        row.update({b.key: b.errors.get(task) for b in baselines})  # None: the source gives no figure
         summary.append(row)
     return summary
 
@@ -123,21 +93,36 @@ def table(summary, baselines):
     """The summary as (header, rows): a row per task, then the mean and the failed-task count.
 
     Each cell is ``(text, value)``; ``value`` is the test error a renderer colours, or None.
+    A published column shows ``n/a`` for a task its source gives no figure for.
     """
     shown = [("minigrad", "test_error", True), ("seed", "selected_seed", False), ("valid", "valid_error", False),
              ("median", "median_test_error", True), ("min", "min_test_error", True),
-             ("max", "max_test_error", True)] + [(b.label, b.key, True) for b in baselines]
-    header = ["task"] + [label for label, _, _ in shown]
+             ("max", "max_test_error", True)]
+    header = ["task"] + [label for label, _, _ in shown] + [b.label for b in baselines]
+    tasks = [row["task"] for row in summary]
     rows = [[(task_label(row["task"]), None)] + [_cell(row[key], key, tested) for _, key, tested in shown]
-            for row in summary]
+            + [_cell(row[b.key], b.key, True, missing="n/a") for b in baselines] for row in summary]
     mean = [("mean", None)] + [_mean_cell(summary, key, tested) for _, key, tested in shown]
     failed = [(f"failed (> {PASS_LIMIT:g}%)", None)] + [_failed_cell(summary, key, tested) for _, key, tested in shown]
+    for b in baselines:
+        mean.append(_published(b, tasks, b.mean, _mean_cell(summary, b.key, True)))
+        failed.append(_published(b, tasks, b.failed, _failed_cell(summary, b.key, True)))
     return header, rows + [mean, failed]
 
 
-def _cell(value, key, tested):
+def _published(baseline, tasks, printed, computed):
+    """A published column's mean or failed cell: computed over the tasks shown when it gives them all;
+    over all 20 tasks, a partial column's printed figure, marked ``*``; else ``n/a``."""
+    if baseline.covers(tasks):
+        return computed
+    if sorted(tasks) == TASKS and printed is not None:
+        return (f"{printed:g}*", None)
+    return ("n/a", None)
+
+
+def _cell(value, key, tested, missing="-"):
     if value is None:
-        return ("-", None)
+        return (missing, None)
     return (str(value), None) if key == "selected_seed" else (f"{value:.1f}", value if tested else None)
 
 
@@ -160,8 +145,14 @@ def markdown(summary, baselines, by):
     lines += ["| " + " | ".join(text for text, _ in row) + " |" for row in rows]
     notes = [f"Test error (%) on each bAbI task of {SELECTION[by]}; median, min and max over the seeds that "
              f"finished. The mean and failed rows cover the {len(summary)} tasks shown."]
-    notes += [f"{b.label}: {b.source}" for b in baselines]
+    notes += [f"{b.label}: {b.source}" + (_partial_note(b) if b.partial else "") for b in baselines]
     return "\n".join(lines) + "\n\n" + "\n\n".join(notes) + "\n"
+
+
+def _partial_note(baseline):
+    given = ", ".join(str(t) for t in sorted(baseline.errors))
+    return (f". It gives tasks {given} only (n/a: no figure); over all 20 tasks, * marks its printed mean "
+            "and failed count.")
 
 
 def _csv(rows, columns):

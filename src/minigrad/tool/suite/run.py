@@ -7,6 +7,7 @@ from .. import distributed
 from .local import run_locally
 from .mpi import run_over_mpi
 from .plan import is_finished, result_of
+from .baselines import choose
 from .report import load_baselines, summarize, write_outputs
 from .view import Progress
 from .workers import TrainWorkers
@@ -43,7 +44,7 @@ def run_suite(suite, jobs, view_for, world=distributed.ALONE):
 def _run_and_report(suite, jobs, view_for, world, run_one):
     """Rank 0's part of ``run_suite``: hand out the pending runs, report each, write the suite's files."""
     runner = run_locally if world.size == 1 else partial(run_over_mpi, world=world)
-    baselines = load_baselines()
+    baselines = choose(load_baselines(), suite.columns or [])
     finished = [(run, result_of(suite, run)) for run in suite.runs if is_finished(suite, run)]
     pending = [run for run in suite.runs if not is_finished(suite, run)]
     view, outcomes = view_for(Progress(suite.runs, jobs * world.size, finished)), {}
