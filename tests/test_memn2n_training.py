@@ -54,8 +54,9 @@ def test_the_shipped_config_has_the_authors_single_task_settings():
     assert (model.memory_size, model.init_std, model.empty_slots) == (50, 0.1, "attend")
     assert punctuation(config.data) == "strip"
     assert (model.linear_start.epochs, model.linear_start.lr) == (20, 0.005)
-    # the authors' code starts the softmax phase at the linear start's rate, not the paper's 0.01
-    assert (optimizer.name, optimizer.lr, optimizer.clip_norm, optimizer.clip_mode) == ("sgd", 0.005, 40, "per_parameter")
+    # the authors' code starts the softmax phase at the linear start's rate, not the paper's 0.01, and
+    # clips each matrix by its spectral norm (Matlab's norm of a matrix)
+    assert (optimizer.name, optimizer.lr, optimizer.clip_norm, optimizer.clip_mode) == ("sgd", 0.005, 40, "per_parameter_spectral")
     assert (optimizer.schedule.every, optimizer.schedule.factor) == (25, 0.5)
     assert config.loss.reduction == "sum" and config.train.epochs == 120
 
