@@ -28,7 +28,7 @@ from minigrad.data import PAD_ID, MemoryDataset, QADataset, build_datasets, buil
 from minigrad.models import QuestionAnswerer, build_model
 from minigrad.models.memory import position_encoding
 from minigrad.nn.recurrent import RNNCell
-from minigrad.optim import clip_grad_norm
+from minigrad.optim import clip_each_matrix
 from minigrad.tool.training import learning_rate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -335,8 +335,8 @@ def minigrad_memory_trainer(data):
     """(model, optimizer, function that trains on a list of batches), as ``minigrad train`` steps.
 
     One step is the run file's: summed cross-entropy (the batch mean times
-    the batch size, as ``training.train_epoch`` does), every parameter's
-    gradient clipped on its own, then plain SGD.
+    the batch size, as ``training.train_epoch`` does), every weight matrix's
+    gradient clipped on its own by its largest singular value, then plain SGD.
     """
     config = data.config
     np.random.seed(config.train.seed)
@@ -348,7 +348,7 @@ def minigrad_memory_trainer(data):
         for *inputs, answers in batches:
             loss = model(*inputs).cross_entropy(answers, ignore_index=PAD_ID)
             (loss * len(answers)).backward()
-            clip_grad_norm(optimizer.parameters, clip, per_parameter=True)
+            clip_each_matrix(model.weight_matrices(), clip, norm="spectral")
             optimizer.step()
 
     return model, optimizer, train_on
@@ -447,8 +447,10 @@ def pytorch_memory_trainer(torch, data):
             loss = torch.nn.functional.cross_entropy(scores, answers, ignore_index=PAD_ID, reduction="sum")
             optimizer.zero_grad()
             loss.backward()
-            for p in model.parameters():
-                torch.nn.utils.clip_grad_norm_(p, clip)
+            for p in model.parameters():  # by the spectral norm, as the minigrad side
+                norm = torch.linalg.matrix_norm(p.grad, ord=2) if p.grad.dim() == 2 else p.grad.norm()
+                if norm > clip:
+                    p.grad.mul_(clip / norm)
             optimizer.step()
 
     return model, optimizer, train_on

@@ -26,8 +26,8 @@ Workloads (one iteration = forward + backward + optimizer step):
    32, cut once by minigrad's ``MemoryDataset`` with 10% noise on the ages;
    both frameworks get the same numpy arrays). A step is the config's:
    softmax attention (the main phase, not the linear start), cross-entropy
-   summed over the batch, each parameter's gradient clipped to norm 40 on its
-   own, plain SGD at 0.01 (all read from the config, with its task set to
+   summed over the batch, each weight matrix's gradient clipped to spectral
+   norm 40 on its own, plain SGD at 0.01 (all read from the config, with its task set to
    2). PyTorch runs the same model written with ``index_select`` bags
    (faster here than nn.Embedding's lookup), ``bmm`` hops and a masked softmax.
 7. the query-reduction network of configs/babi_qrn.yaml (2 layers, reset
