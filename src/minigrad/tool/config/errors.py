@@ -116,7 +116,7 @@ def describe_errors(errors, root, overridden=None):
     reported together.
     """
     overridden = overridden or {}
-    errors = sorted(_without_typo_echoes(errors, root), key=lambda e: e["type"] != "extra_forbidden")
+    errors = _in_order(errors, root)
     paths = [_walk(e["loc"], root)[0] for e in errors]
     first = [e for e, p in zip(errors, paths) if p == paths[0]]
     path, section, annotation = _walk(first[0]["loc"], root)
@@ -128,6 +128,16 @@ def describe_errors(errors, root, overridden=None):
     if others:
         message += f" (and {others} more problem{'s' if others > 1 else ''})"
     return message, hint
+
+
+def first_error_path(errors, root):
+    """The field path of the problem ``describe_errors`` describes (``model.layers[2]``)."""
+    return _walk(_in_order(errors, root)[0]["loc"], root)[0]
+
+
+def _in_order(errors, root):
+    """An unknown key first, since a misspelt key also makes the right one look missing."""
+    return sorted(_without_typo_echoes(errors, root), key=lambda e: e["type"] != "extra_forbidden")
 
 
 def _without_typo_echoes(errors, root):
