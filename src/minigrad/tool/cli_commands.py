@@ -40,6 +40,7 @@ def list_configs():
     for found in bundled.configs():
         listing.add_row(found.name, found.description)
     console.print(listing, markup=False, highlight=False)
+    console.print()
     # Commands and paths go on lines of their own, never wrapped: they are for copying.
     for words, command in (("Train one with:", "minigrad train NAME"),
                            ("See one whole, with every default:", "minigrad config show NAME"),
