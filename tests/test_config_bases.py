@@ -66,7 +66,7 @@ def test_a_bundled_name_is_a_base(tmp_path):
     assert config.name == "joint_small"
 
 
-def test_the_bundled_joint_file_is_the_single_task_one_with_six_changes():
+def test_the_bundled_joint_file_is_the_single_task_one_with_its_name_and_six_changes():
     single = load_config(CONFIGS / "babi_memn2n.yaml").model_dump(mode="json")
     joint = load_config(CONFIGS / "babi_memn2n_joint.yaml").model_dump(mode="json")
     assert "base" in yaml.safe_load((CONFIGS / "babi_memn2n_joint.yaml").read_text())
