@@ -34,7 +34,8 @@ def _commands(
 
 @command()
 def gradcheck(
-    op: Annotated[Optional[str], typer.Option("--op", metavar="NAME", help="Check only the op or layer with this name.")] = None,
+    op: Annotated[Optional[str], typer.Option("--op", metavar="NAME",
+                                              help="Check only the op or layer with this name.")] = None,
     seed: Annotated[int, typer.Option(metavar="N", help="Seed for the random inputs.")] = 0,
 ):
     """Check every op's and layer's gradient against finite differences."""
@@ -141,17 +142,21 @@ def _train_with_display(train, session):
 
 @command()
 def predict(
-    context: Annotated[Optional[str], typer.Option(metavar="WORDS", help="Words to continue (language-model runs).")] = None,
+    context: Annotated[Optional[str], typer.Option(metavar="WORDS",
+                                                   help="Words to continue (language-model runs).")] = None,
     story: Annotated[Optional[str], typer.Option(metavar="TEXT", help="The story (question-answering runs).")] = None,
-    story_file: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Read the story from this file instead.")] = None,
-    question: Annotated[Optional[str], typer.Option(metavar="TEXT", help="The question, e.g. 'where is mary?'.")] = None,
+    story_file: Annotated[Optional[Path], typer.Option(metavar="FILE",
+                                                       help="Read the story from this file instead.")] = None,
+    question: Annotated[Optional[str], typer.Option(metavar="TEXT",
+                                                    help="The question, e.g. 'where is mary?'.")] = None,
     run: Annotated[Path, RunFolderOption(help="The run folder to load.")] = Path("runs/latest"),
     top_k: Annotated[int, typer.Option(min=1, metavar="N", help="How many candidates to list.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as one JSON object "
                                                           "(with --file: one a line, one per question).")] = False,
     weights: WeightsOption = "best",
     file: Annotated[Optional[Path], typer.Option(
-        "--file", metavar="FILE", help="Answer every question of this bAbI-format file, each from the statements before it.")] = None,
+        "--file", metavar="FILE",
+        help="Answer every question of this bAbI-format file, each from the statements before it.")] = None,
 ):
     """Predict the next word of --context, or the answer to --question about --story."""
     from .predict import ask
@@ -197,11 +202,14 @@ def _predict_file(run, file, context, story, story_file, question, top_k, as_jso
 def suite_command(
     config: Annotated[str, typer.Argument(metavar="CONFIG", autocompletion=completion.run_files,
                                           help="The run file or bundled config's name, as train takes it.")],
-    tasks: Annotated[str, typer.Option(metavar="TASKS", help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
+    tasks: Annotated[str, typer.Option(metavar="TASKS",
+                                       help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
     seeds: Annotated[int, typer.Option(metavar="N", help="Train seeds 0..N-1 of each task.")] = 1,
-    jobs: Annotated[Optional[int], typer.Option(metavar="J", help="Runs at once (default: the number of cores; "
-                                                         "under mpiexec, runs at once on each rank, default 1).")] = None,
-    out: Annotated[Optional[Path], typer.Option(metavar="DIR", help="The suite folder (default: suites/<config name>).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        metavar="J", help="Runs at once (default: the number of cores; under mpiexec, runs at once on each rank, "
+                          "default 1).")] = None,
+    out: Annotated[Optional[Path], typer.Option(metavar="DIR",
+                                                help="The suite folder (default: suites/<config name>).")] = None,
     set_fields: SetOption = None,
 ):
     """Train a run file on many bAbI tasks and seeds; summarize beside the published results."""
@@ -238,12 +246,14 @@ def suite_command(
 
 @command()
 def graph(
-    config: Annotated[Optional[str], typer.Argument(metavar="CONFIG", autocompletion=completion.run_files,
-                                                    help="A run file (or a bundled one's name) to build the model from.")] = None,
+    config: Annotated[Optional[str], typer.Argument(
+        metavar="CONFIG", autocompletion=completion.run_files,
+        help="A run file (or a bundled one's name) to build the model from.")] = None,
     run: Annotated[Optional[Path], RunFolderOption(help="Build it from this run folder, with its weights.")] = None,
     fmt: Annotated[str, typer.Option("--format", metavar="tree|dot|svg|png",
                                      help="tree (the terminal), dot, svg or png.")] = "tree",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="The file for dot, svg or png.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE",
+                                                   help="The file for dot, svg or png.")] = None,
     group: Annotated[bool, typer.Option(help="Draw a run of ops repeated back to back once, as × n.")] = True,
     set_fields: SetOption = None,
 ):

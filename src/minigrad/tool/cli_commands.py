@@ -51,8 +51,9 @@ def list_configs():
 
 
 def list_runs(
-    folder: Annotated[Path, typer.Argument(metavar="DIR", autocompletion=completion.run_folders,
-                                           help="Where to look: run folders and suite folders below it.")] = Path("runs"),
+    folder: Annotated[Path, typer.Argument(
+        metavar="DIR", autocompletion=completion.run_folders,
+        help="Where to look: run folders and suite folders below it.")] = Path("runs"),
 ):
     """List the runs under a folder, newest first: model, task, epochs, the best epoch on validation
     with its validation and test accuracy, time, status."""
