@@ -22,6 +22,7 @@ app = typer.Typer(cls=PlainGroup, no_args_is_help=True, help="minigrad: train an
 _run = run_action
 command = partial(app.command, cls=PlainCommand)
 RunFolderOption = partial(typer.Option, metavar="RUN", autocompletion=completion.run_folders)
+RunFileArgument = partial(typer.Argument, metavar="CONFIG", autocompletion=completion.run_files)
 
 
 @app.callback()
@@ -200,14 +201,11 @@ def _predict_file(run, file, context, story, story_file, question, top_k, as_jso
 
 @command("suite")
 def suite_command(
-    config: Annotated[str, typer.Argument(metavar="CONFIG", autocompletion=completion.run_files,
-                                          help="The run file or bundled config's name, as train takes it.")],
-    tasks: Annotated[str, typer.Option(metavar="TASKS",
-                                       help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
+    config: Annotated[str, RunFileArgument(help="The run file or bundled config's name, as train takes it.")],
+    tasks: Annotated[str, typer.Option(metavar="TASKS", help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
     seeds: Annotated[int, typer.Option(metavar="N", help="Train seeds 0..N-1 of each task.")] = 1,
-    jobs: Annotated[Optional[int], typer.Option(
-        metavar="J", help="Runs at once (default: the number of cores; under mpiexec, runs at once on each rank, "
-                          "default 1).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(metavar="J", help="Runs at once (default: the number of cores; "
+                                                "under mpiexec, runs at once on each rank, default 1).")] = None,
     out: Annotated[Optional[Path], typer.Option(metavar="DIR",
                                                 help="The suite folder (default: suites/<config name>).")] = None,
     set_fields: SetOption = None,
@@ -246,8 +244,7 @@ def suite_command(
 
 @command()
 def graph(
-    config: Annotated[Optional[str], typer.Argument(
-        metavar="CONFIG", autocompletion=completion.run_files,
+    config: Annotated[Optional[str], RunFileArgument(
         help="A run file (or a bundled one's name) to build the model from.")] = None,
     run: Annotated[Optional[Path], RunFolderOption(help="Build it from this run folder, with its weights.")] = None,
     fmt: Annotated[str, typer.Option("--format", metavar="tree|dot|svg|png",
