@@ -55,8 +55,9 @@ def list_runs(
         metavar="DIR", autocompletion=completion.run_folders,
         help="Where to look: run folders and suite folders below it.")] = Path("runs"),
 ):
-    """List the runs under a folder, newest first: model, task, epochs, the best epoch on validation
-    with its validation and test accuracy, time, status."""
+    """List the runs under a folder, newest first, with their best epoch on validation and status.
+
+    Each run's model, task, epochs, the best epoch with its validation and test accuracy, time and status."""
     from . import run_list
     from .views.tables import runs_table
 
