@@ -184,6 +184,10 @@ def test_readme_printout(command, expected, tmp_path):
     assert lines[:len(expected)] == [line.rstrip() for line in expected]
 
 
+def test_every_expected_failure_is_a_command_of_the_readme():
+    assert set(EXPECTED_TO_FAIL) <= {c.text for c in ALL}, "an entry of EXPECTED_TO_FAIL names no README command"
+
+
 def test_readme_marks_slow_and_unrunnable_commands_only_by_the_convention():
     marks = {c.mark for c in ALL}
     assert marks == {"", "slow", "not run"}
