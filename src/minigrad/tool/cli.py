@@ -6,28 +6,38 @@ non-zero exit code at the single boundary in ``_run``.
 """
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
 
-from . import cli_commands
-from .cli_support import SetOption, WeightsOption, console, err_console, run_action  # noqa: F401 (cli.*)
+from . import cli_commands, completion
+from .cli_support import (ConfigArgument, DeviceOption, EpochsOption, OutOption, PlainCommand, PlainGroup,
+                          SeedOption, SetOption, TaskOption, WeightsOption, console, err_console,  # noqa: F401 (cli.*)
+                          run_action)
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="minigrad: train and check small sequence models.")
+app = typer.Typer(cls=PlainGroup, no_args_is_help=True, help="minigrad: train and check small sequence models.")
 _run = run_action
+command = partial(app.command, cls=PlainCommand)
+RunFolderOption = partial(typer.Option, metavar="RUN", autocompletion=completion.run_folders)
+RunFileArgument = partial(typer.Argument, metavar="CONFIG", autocompletion=completion.run_files)
 
 
 @app.callback()
-def _commands():
+def _commands(
+    version: Annotated[bool, typer.Option("--version", callback=cli_commands.print_version, is_eager=True,
+                                          help="Print minigrad's version and exit.")] = False,
+):
     """minigrad: train and check small sequence models."""
 
 
-@app.command()
+@command()
 def gradcheck(
-    op: Annotated[Optional[str], typer.Option("--op", help="Check only the op or layer with this name.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for the random inputs.")] = 0,
+    op: Annotated[Optional[str], typer.Option("--op", metavar="NAME",
+                                              help="Check only the op or layer with this name.")] = None,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed for the random inputs.")] = 0,
 ):
     """Check every op's and layer's gradient against finite differences."""
     from ..gradcheck import check_case
@@ -46,20 +56,19 @@ def gradcheck(
         raise typer.Exit(code=1)
 
 
-@app.command()
+@command()
 def train(
-    config: Annotated[Optional[str], typer.Argument(
-        help="The run's YAML file, e.g. configs/babi_rnn.yaml, or a bundled config's name (minigrad configs).")] = None,
-    task: Annotated[Optional[str], typer.Option(help="bAbI task: 1-20, qa1-qa20, a *_train.txt path, or all (one model for every task).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Number of epochs (with --resume: the new total).")] = None,
-    device: Annotated[Optional[str], typer.Option(help="cpu or cuda.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed for weights and shuffling.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Folder that receives run folders (default: runs).")] = None,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this folder.")] = None,
+    config: ConfigArgument = None,
+    task: TaskOption = None,
+    epochs: EpochsOption = None,
+    device: DeviceOption = None,
+    seed: SeedOption = None,
+    out: OutOption = None,
+    resume: Annotated[Optional[Path], RunFolderOption(help="Continue the run in this folder.")] = None,
     set_fields: SetOption = None,
     threads: Annotated[Optional[int], typer.Option(
-        help="BLAS threads (default: each epoch measures whether 1 or 2 is faster; a fixed count makes "
-             "results reproducible).")] = None,
+        metavar="N", help="BLAS threads (default: each epoch measures whether 1 or 2 is faster; a fixed "
+                          "count makes results reproducible).")] = None,
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
     _train(config, task, epochs, device, seed, out, resume, set_fields, threads)
@@ -89,8 +98,8 @@ def _train(config, task, epochs, device, seed, out, resume, set_fields, threads)
         return
     _print_per_task(session.run_dir)
     cli_commands.print_best(session)
-    console.print(f"saved to {session.run_dir}  (predict with: minigrad predict --run {session.run_dir})",
-                  highlight=False, markup=False)
+    console.print(f"saved to {session.run_dir}; predict with:", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"  minigrad predict --run {session.run_dir}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _train_session(world, training, session):
@@ -132,19 +141,23 @@ def _train_with_display(train, session):
     train_with_display(train, session, console, title)
 
 
-@app.command()
+@command()
 def predict(
-    context: Annotated[Optional[str], typer.Option(help="Words to continue (language-model runs).")] = None,
-    story: Annotated[Optional[str], typer.Option(help="The story (question-answering runs).")] = None,
-    story_file: Annotated[Optional[Path], typer.Option(help="Read the story from this file instead.")] = None,
-    question: Annotated[Optional[str], typer.Option(help="The question, e.g. 'where is mary?'.")] = None,
-    run: Annotated[Path, typer.Option(help="The run folder to load.")] = Path("runs/latest"),
-    top_k: Annotated[int, typer.Option(min=1, help="How many candidates to list.")] = 5,
+    context: Annotated[Optional[str], typer.Option(metavar="WORDS",
+                                                   help="Words to continue (language-model runs).")] = None,
+    story: Annotated[Optional[str], typer.Option(metavar="TEXT", help="The story (question-answering runs).")] = None,
+    story_file: Annotated[Optional[Path], typer.Option(metavar="FILE",
+                                                       help="Read the story from this file instead.")] = None,
+    question: Annotated[Optional[str], typer.Option(metavar="TEXT",
+                                                    help="The question, e.g. 'where is mary?'.")] = None,
+    run: Annotated[Path, RunFolderOption(help="The run folder to load.")] = Path("runs/latest"),
+    top_k: Annotated[int, typer.Option(min=1, metavar="N", help="How many candidates to list.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as one JSON object "
                                                           "(with --file: one a line, one per question).")] = False,
     weights: WeightsOption = "best",
     file: Annotated[Optional[Path], typer.Option(
-        "--file", help="Answer every question of this bAbI-format file, each from the statements before it.")] = None,
+        "--file", metavar="FILE",
+        help="Answer every question of this bAbI-format file, each from the statements before it.")] = None,
 ):
     """Predict the next word of --context, or the answer to --question about --story."""
     from .predict import ask
@@ -187,18 +200,18 @@ def _predict_file(run, file, context, story, story_file, question, top_k, as_jso
 
 
 ColumnsOption = Annotated[Optional[str], typer.Option(
-    help="Published columns to show, by key (e.g. memn2n_pe_ls_rn,gmemn2n_hop), or all "
-         "(default: those that fit the run file's model).")]
+    metavar="KEYS", help="Published columns to show, by key (e.g. memn2n_pe_ls_rn,gmemn2n_hop), or all "
+                         "(default: those that fit the run file's model).")]
 
 
-@app.command("suite")
+@command("suite")
 def suite_command(
-    config: Annotated[str, typer.Argument(help="The run file or bundled config's name, as train takes it.")],
-    tasks: Annotated[str, typer.Option(help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
-    seeds: Annotated[int, typer.Option(help="Train seeds 0..N-1 of each task.")] = 1,
-    jobs: Annotated[Optional[int], typer.Option(help="Runs at once (default: the number of cores; "
-                                                         "under mpiexec, runs at once on each rank, default 1).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="The suite folder (default: suites/<config name>).")] = None,
+    config: Annotated[str, RunFileArgument(help="The run file or bundled config's name, as train takes it.")],
+    tasks: Annotated[str, typer.Option(metavar="TASKS", help="bAbI tasks: a range (1-20), a list (1,4,7) or qa3.")] = "1-20",
+    seeds: Annotated[int, typer.Option(metavar="N", help="Train seeds 0..N-1 of each task.")] = 1,
+    jobs: Annotated[Optional[int], typer.Option(metavar="J", help="Runs at once (default: the number of cores; "
+                                                "under mpiexec, runs at once on each rank, default 1).")] = None,
+    out: Annotated[Optional[Path], typer.Option(metavar="DIR", help="The suite folder (default: suites/NAME).")] = None,
     set_fields: SetOption = None,
     columns: ColumnsOption = None,
 ):
@@ -234,27 +247,16 @@ def suite_command(
     console.print(f"written: {setup.folder / 'results.csv'}, summary.csv, summary.md", markup=False, highlight=False)
 
 
-@app.command("configs")
-def list_configs():
-    """List the run files that come with minigrad, one line each on what it trains."""
-    from .config import bundled
-
-    found = bundled.configs()
-    width = max((len(c.name) for c in found), default=0)
-    for c in found:
-        console.print(f"{c.name:<{width}}  {c.description}", markup=False, highlight=False)
-    console.print(f"\nTrain one with: minigrad train NAME. To change one, copy it from "
-                  f"{bundled.folder('configs')} and edit it, or use --set.", markup=False, highlight=False)
-
-
-@app.command()
+@command()
 def graph(
-    config: Annotated[Optional[str], typer.Argument(help="A run file (or a bundled one's name) to build the model from.")] = None,
-    run: Annotated[Optional[Path], typer.Option(help="Build it from this run folder, with its weights.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="tree (the terminal), dot, svg or png.")] = "tree",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help=(
-        "The file for dot, svg or png (svg and png default to RUN/graph.svg, or NAME-graph.svg in the "
-        "run file's train.out)."))] = None,
+    config: Annotated[Optional[str], RunFileArgument(
+        help="A run file (or a bundled one's name) to build the model from.")] = None,
+    run: Annotated[Optional[Path], RunFolderOption(help="Build it from this run folder, with its weights.")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="tree|dot|svg|png",
+                                     help="tree (the terminal), dot, svg or png.")] = "tree",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE",
+                                                   help="The file for dot, svg or png (svg and png default to "
+                                                         "RUN/graph.svg, or NAME-graph.svg in the run file's train.out).")] = None,
     group: Annotated[bool, typer.Option(help="Draw a run of ops repeated back to back once, as × n.")] = True,
     set_fields: SetOption = None,
 ):
@@ -271,11 +273,13 @@ def graph(
         console.print(shown, highlight=False)
 
 
-@app.command()
+@command()
 def plot(
-    folders: Annotated[list[Path], typer.Argument(help="Run folders to overlay, or one suite folder.")],
+    folders: Annotated[list[Path], typer.Argument(metavar="RUN", autocompletion=completion.run_folders,
+                                                  help="Run folders to overlay, or one suite folder.")],
     output: Annotated[Optional[Path], typer.Option(
-        "-o", "--output", help="The image (default: RUN/curves.png, SUITE/errors.png, or compare.png in the first RUN).")] = None,
+        "-o", "--output", metavar="FILE",
+        help="The image (default: RUN/curves.png, SUITE/errors.png, or compare.png in the first RUN).")] = None,
 ):
     """Plot loss and accuracy per epoch of runs, or a suite's test error per task against published ones."""
     from .views import plot as plotting
@@ -284,8 +288,10 @@ def plot(
     console.print(f"wrote {written}", markup=False, highlight=False)
 
 
-app.command("runs")(cli_commands.list_runs)
-app.command("evaluate")(cli_commands.evaluate)
+command("configs")(cli_commands.list_configs)
+command("runs")(cli_commands.list_runs)
+command("evaluate")(cli_commands.evaluate)
+app.add_typer(cli_commands.config_app, name="config")
 
 
 def main():

@@ -32,6 +32,7 @@ from .. import serialization
 from ..data.vocab import Vocabulary
 from ..errors import CheckpointError
 from ..serialization import write_text_atomic
+from .config.run import as_yaml
 from .folders import LATEST, new_run_dir, point_latest, remove_temporaries, run_folder  # noqa: F401 (runs.*)
 from .run_files import (FILLED_COLUMNS, METRIC_COLUMNS, RESTORE_HINT, damaged, meta_problem,  # noqa: F401 (runs.*)
                         metrics_csv, read_json, read_metrics, read_state, read_yaml)
@@ -41,7 +42,7 @@ CHECKPOINT = "checkpoint.npz"
 
 def save_setup(run_dir, config, vocab, meta):
     """Write what does not change during a run: config, vocabulary, meta."""
-    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    write_text_atomic(run_dir / "config.yaml", as_yaml(config))
     vocab.save(run_dir / "vocab.json")
     write_text_atomic(run_dir / "meta.json", json.dumps(meta, indent=2))
 

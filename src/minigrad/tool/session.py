@@ -190,10 +190,20 @@ def open_session(config, resume=None, set_texts=None, **options):
     if config is None:
         raise ConfigError("give a config file or --resume RUN.",
                           hint="e.g. minigrad train babi_rnn (minigrad configs lists the bundled run files).")
+    return start_session(resolve_config(config, settings, **options))
+
+
+def resolve_config(config, settings=None, **options):
+    """The ``RunConfig`` a new run of ``config`` (a path or a bundled name) trains with.
+
+    Its bases are merged, the command's ``options`` (``task``, ``epochs``,
+    ``device``, ``seed``, ``out``; None when not given) and ``settings``
+    (``--set``, parsed) applied, and every default filled in.
+    """
     task, out = options.get("task"), options.get("out")
     overrides = {"task": _task_value(task), "epochs": options.get("epochs"), "device": options.get("device"),
                  "seed": options.get("seed"), "out": None if out is None else str(out)}
-    return start_session(load_config(bundled.find_config(config), overrides, settings=settings))
+    return load_config(bundled.find_config(config), overrides, settings=settings)
 
 
 def _task_value(task):

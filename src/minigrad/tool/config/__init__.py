@@ -1,6 +1,7 @@
 """Run files: the schema they are checked against, loading them, and the bundled ones.
 
 * ``run``: ``RunConfig`` (a whole run file) and ``load_config``;
+* ``bases``: ``base: NAME_OR_PATH``, run files that build on each other, and which file wrote each field;
 * ``sections``, ``model_sections``: the schema of each section;
 * ``limits``: the largest value of each size, count, length and seed, as types the sections use;
 * ``yaml_limits``: a run file's size, nesting and aliases, checked before the YAML is built;

@@ -5,7 +5,6 @@ that names the file and the field (``model.layers[2].type``), says what was
 expected and, for a misspelt name, suggests the closest valid one.
 """
 
-import difflib
 import re
 import types
 from pathlib import Path
@@ -15,6 +14,7 @@ import yaml
 from pydantic import BaseModel
 
 from ...errors import ConfigError
+from .wording import closest, did_you_mean, kind_of, short_repr, short_text  # noqa: F401 (imported from here too)
 from .yaml_limits import check_text, read_limited
 
 # ---- reading YAML ------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def read_yaml(path):
                           "minigrad configs shows where the bundled ones are.")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections (name, device, data, model, "
-                          f"loss, optimizer, train) at the top level, got {_kind(raw)}")
+                          f"loss, optimizer, train) at the top level, got {kind_of(raw)}")
     return raw
 
 
@@ -91,10 +91,6 @@ def _load(text, where, invalid, what):
 _QUOTE = "Write the value as in a run file; put text with YAML's special characters in quotes."
 
 
-def _kind(value):
-    return {dict: "a mapping", list: "a list", str: "text"}.get(type(value), type(value).__name__)
-
-
 # ---- explaining validation errors -------------------------------------------------------
 
 MAX_PROBLEMS_SHOWN = 10  # the problems of one run file that a message lists; any beyond are counted
@@ -117,7 +113,7 @@ def describe_errors(errors, root, overridden=None):
     look missing. A value that fails every member of a union gives one error
     per member; those share a field path and are reported together.
     """
-    errors = sorted(_without_typo_echoes(errors, root), key=lambda e: e["type"] != "extra_forbidden")
+    errors = _in_order(errors, root)
     at_path = {}
     for e in errors:
         at_path.setdefault(_walk(e["loc"], root)[0], []).append(e)
@@ -138,13 +134,23 @@ def _describe(errors, root, overridden):
     return (f"{message} (set by {origin})" if origin else message), hint
 
 
+def first_error_path(errors, root):
+    """The field path of the problem ``describe_errors`` describes (``model.layers[2]``)."""
+    return _walk(_in_order(errors, root)[0]["loc"], root)[0]
+
+
+def _in_order(errors, root):
+    """An unknown key first, since a misspelt key also makes the right one look missing."""
+    return sorted(_without_typo_echoes(errors, root), key=lambda e: e["type"] != "extra_forbidden")
+
+
 def _without_typo_echoes(errors, root):
     """Drop "missing" errors for keys that were only misspelt; the unknown key's error says so."""
     misspelt = set()
     for e in errors:
         if e["type"] == "extra_forbidden":
             section = _walk(e["loc"], root)[1]
-            close = _closest(str(e["loc"][-1]), list(section.model_fields) if section else [])
+            close = closest(str(e["loc"][-1]), list(section.model_fields) if section else [])
             if close:
                 misspelt.add(e["loc"][:-1] + (close,))
     return [e for e in errors if not (e["type"] == "missing" and e["loc"] in misspelt)]
@@ -164,7 +170,7 @@ def _explain(errors, path, section, annotation):
     if kind == "missing":
         return f"{path}: missing; this field is required", None
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"{path}: expected a mapping of keys to values, got {_kind(got)}", None
+        return f"{path}: expected a mapping of keys to values, got {kind_of(got)}", None
     if kind == "value_error":  # our own validators' messages say it all
         return f"{path}: {_reason(e)}", None
     over = [err for err in errors if err["type"] in ("less_than_equal", "too_long")]
@@ -194,7 +200,7 @@ def _explain_type_tag(e, path, annotation):
     tags = [_tag(m) for m in _members(annotation) if _tag(m)]
     what = "layer" if path.endswith("]") else "model"
     if not isinstance(e.get("input"), dict):
-        return f"{path}: expected a mapping with a 'type' key, got {_kind(e.get('input'))}", None
+        return f"{path}: expected a mapping with a 'type' key, got {kind_of(e.get('input'))}", None
     tag = e.get("ctx", {}).get("tag")
     if tag is None:
         return f"{path}.type: missing; every {what} needs one", f"Types: {', '.join(tags)}."
@@ -210,45 +216,10 @@ def _reason(error):
     return msg.replace("Input should", "should", 1)
 
 
-_MEANS = {"gpu": "cuda", "nvidia": "cuda", "cupy": "cuda", "numpy": "cpu"}  # difflib offers 'cpu' for 'gpu'
-
-
-def _closest(word, choices):
-    """The choice most like ``word``, ignoring case, or None if none is close."""
-    if not isinstance(word, str):
-        return None
-    lowered = {c.lower(): c for c in choices}
-    meant = _MEANS.get(word.strip().lower())
-    if meant in lowered:
-        return lowered[meant]
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[close[0]] if close else None
-
-
-def did_you_mean(word, choices):
-    """'; did you mean 'lr'?' for the closest choice, or ''."""
-    close = _closest(word, choices)
-    return f"; did you mean {close!r}?" if close else ""
-
-
 def _show(value):
     if isinstance(value, (dict, list)):
-        return _kind(value)
+        return kind_of(value)
     return short_repr(value, 40)
-
-
-def short_repr(value, limit=80):
-    """``repr(value)``, cut to ``limit`` characters; a huge whole number by its number of digits."""
-    if isinstance(value, int) and value.bit_length() > 256:  # repr of over 4300 digits even raises
-        return f"a {'negative ' if value < 0 else ''}number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
-    if isinstance(value, (dict, list, tuple, set)) and len(value) > limit:
-        return f"{_kind(value)} of {len(value):,} items"
-    return short_text(repr(value), limit)
-
-
-def short_text(text, limit=80):
-    """``text`` cut to ``limit`` characters, ending in '...' if cut."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 # ---- following an error location through the schema ----------------------------------

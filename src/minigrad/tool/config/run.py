@@ -33,10 +33,12 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import ValidationError, field_validator, model_validator
 
 from ...errors import ConfigError
-from .errors import describe_errors, read_yaml
+from .bases import read_run_file
+from .errors import describe_errors, first_error_path
 from .limits import MAX_NAME_LENGTH
 from .model_sections import Model
 from .overrides import set_field
@@ -128,13 +130,17 @@ def load_config(path, overrides=None, check_data=True, settings=None):
         settings: ``{field path: value}`` from ``--set`` (see
             ``minigrad.tool.config.overrides``), applied after ``overrides``; a ``None``
             value sets the field to null.
+    A ``base:`` at the top of the file names a run file it builds on (see
+    ``minigrad.tool.config.bases``); a problem in a field is reported in the
+    file that wrote it.
+
     Returns:
         The validated ``RunConfig``.
     Raises:
         ConfigError: with one message naming the file and the field at fault.
     """
     path = Path(path)
-    raw = read_yaml(path)
+    raw, sources = read_run_file(path)
     raw.setdefault("name", path.stem)
     named = {OVERRIDES.get(key, key): value for key, value in (overrides or {}).items() if value is not None}
     given = {**_apply(raw, named, path, _OPTIONS), **_apply(raw, settings or {}, path, {})}
@@ -142,7 +148,15 @@ def load_config(path, overrides=None, check_data=True, settings=None):
         return RunConfig.model_validate(raw, context={"check_data": check_data, "folder": path.parent})
     except ValidationError as e:
         message, hint = describe_errors(e.errors(), RunConfig, overridden=given)
-        raise ConfigError(f"{path}: {message}", hint) from None
+        raise ConfigError(f"{_file_at_fault(e.errors(), sources, given)}: {message}", hint) from None
+
+
+def _file_at_fault(errors, sources, given):
+    """The run file that wrote the field at fault (a base's, perhaps); the top file for an option's."""
+    field = first_error_path(errors, RunConfig)
+    if field in given or re.sub(r"\[\d+\]", "", field) in given:
+        return sources.top
+    return sources.file_of(field)
 
 
 # The command-line option that sets each overridden field, for messages; another field is set by --set.
@@ -154,3 +168,12 @@ def _apply(raw, values, path, options):
     for dotted, value in values.items():
         set_field(raw, dotted, value, path)
     return {dotted: options.get(dotted, "--set") for dotted in values}
+
+
+def as_yaml(config):
+    """A ``RunConfig`` as the text of a run file, fields in the schema's order, nothing left to a default.
+
+    A run folder keeps this as its ``config.yaml``: it names no base, so the run
+    never depends on the files it was built from.
+    """
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -16,6 +16,7 @@ from ...errors import ConfigError
 MAX_RUN_FILE_BYTES = 1 << 20  # a run file is a page of settings; the bundled ones are under 3 KiB
 MAX_DEPTH = 32  # nesting of mappings and lists; the deepest run file needs 4
 MAX_VALUES = 100_000  # values once every alias is expanded; a run file needs a few dozen
+MAX_BASES = 8  # run files stacked by ``base:``, the top one included; the bundled ones stack 2
 
 # libyaml's parser where PyYAML has it: the same events, many times faster.
 _PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
