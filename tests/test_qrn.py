@@ -13,7 +13,9 @@ from minigrad import Tensor
 from minigrad.errors import ConfigError
 from minigrad.models import QRN, build_model
 from minigrad.models.qrn import position_weights
+from minigrad.tool import training
 from minigrad.tool.config import load_config
+from minigrad.tool.session import start_session
 
 TINY_QRN = {
     "name": "tinyqrn",
@@ -229,3 +231,16 @@ def test_evaluate_scores_the_test_split(trained):
     result = invoke("evaluate", trained)
     assert result.exit_code == 0, result.output
     assert "│ qa1  │      100 │" in result.output  # the task and its 100 test questions
+
+
+@pytest.mark.parametrize("drop_last, train_size, examples", [(True, 80, 64), (False, 80, 72), (True, 20, 18)])
+def test_drop_last_skips_the_short_batch_unless_there_is_no_full_one(tmp_path, drop_last, train_size, examples):
+    """A tenth of train_size is held out: 80 leave 72, two full batches and 8 more; 20 leave 18."""
+    config = write_config(tmp_path, TINY_QRN, data={
+        "task": 1, "mode": "memory", "batch_size": 32, "train_size": train_size, "test_size": 20,
+        "drop_last": drop_last})
+    session = start_session(load_config(config))
+    try:
+        assert training.train_epoch(session, 1)[2] == examples
+    finally:
+        session.close()
