@@ -16,6 +16,7 @@ from minigrad.models.qrn import position_weights
 from minigrad.tool import training
 from minigrad.tool.config import load_config
 from minigrad.tool.session import start_session
+from minigrad.tool.suite.baselines import default_columns
 
 TINY_QRN = {
     "name": "tinyqrn",
@@ -154,6 +155,7 @@ def test_the_shipped_config_is_the_papers_2r_model():
     assert model.init == "authors" and model.init_std is None
     assert (train.epochs, train.early_stopping) == (150, None)  # the code's: no early stopping
     assert (optimizer.schedule.every, optimizer.schedule.factor) == (100, 0.5)
+    assert default_columns(model)[0] == "qrn"  # a suite of it shows the paper's figures first
 
 
 def test_the_section_has_defaults_and_init_std_follows_the_width(tmp_path):

@@ -1,8 +1,9 @@
 """Query-reduction networks (Seo, Min, Farhadi and Hajishirzi, ICLR 2017).
 
 The story's statements x_1..x_T and the question q are position-weighted
-bags of one word table (A), as in the memory network. A QRN layer reads the
-statements in order and reduces the query with each one:
+bags of one word table (A), with the weights of the authors' code
+(``position_weights``). A QRN layer reads the statements in order and
+reduces the query with each one:
 
     z_t = sigmoid(W_z (x_t * q_t) + b_z + update_bias)    update gate (a number, or one per dim)
     r_t = sigmoid(W_r (x_t * q_t) + b_r)                  reset gate
