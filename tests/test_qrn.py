@@ -161,14 +161,16 @@ def test_the_shipped_config_is_the_papers_2r_model():
 def test_the_section_has_defaults_and_init_std_follows_the_width(tmp_path):
     config = load_config(write_config(tmp_path, TINY_QRN))
     spec = config.model
-    assert (spec.layers, spec.reset_gate, spec.bidirectional, spec.gate, spec.init) == (2, True, True, "scalar", "authors")
+    assert (spec.layers, spec.reset_gate, spec.bidirectional, spec.gate) == (2, True, True, "scalar")
+    assert (spec.init, spec.init_std) == ("authors", None)
     model = build_model(config, 30)
     assert isinstance(model, QRN) and model.dim == 20 and model.answer.shape == (20, 30)
     # The authors' draws: A and the gates U(-sqrt 3, sqrt 3), W_h and W_y U(-sqrt(3/n), sqrt(3/n)).
     table, gates = model.embedding.weight.data, model.gate_weight.data
     assert not table[0].any() and table[1:].std() == pytest.approx(1.0, rel=0.1)
     assert np.abs(table).max() <= 3 ** 0.5 and np.abs(gates).max() <= 3 ** 0.5 and gates.std() > 0.8
-    assert np.abs(model.answer.data).max() <= (3 / 20) ** 0.5 and np.abs(model.candidate_x.data).max() <= (3 / 40) ** 0.5
+    assert np.abs(model.answer.data).max() <= (3 / 20) ** 0.5
+    assert np.abs(model.candidate_x.data).max() <= (3 / 40) ** 0.5
     assert model.answer.data.std() == pytest.approx(20 ** -0.5, rel=0.1)
     assert model.gate_weight.shape == (20, 3)  # z, r forwards, r backwards
     vector = build_model(load_config(write_config(tmp_path, TINY_QRN, model={
