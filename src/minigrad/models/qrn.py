@@ -118,8 +118,8 @@ class QRN(Module):
             their inputs) or ``paper`` (A and W_y from N(0, init_std^2), the gate
             and candidate weights Glorot-uniform); biases start at 0 either way.
         init_std: the standard deviation of A and W_y with ``init="paper"``.
-        update_bias: a constant added inside the update gate's sigmoid; -2.5
-            makes every z start near 0.08, so early statements are not forgotten at once.
+        update_bias: a constant added inside the update gate's sigmoid; -2.5 (the
+            code's) starts every z lower, so early statements are not forgotten at once.
     """
 
     # What ``attend`` gives besides the scores, for ``minigrad predict``'s table: its title and columns.
