@@ -7,7 +7,7 @@ code for bAbI (seominjoon/qrn, ``babi/model.py``, ``babi/main.py``,
 written anew:
 
 * data: words are runs of letters, digits and '_' (punctuation dropped,
-  case kept); a question's story is every statement of its story before it
+  case kept unless ``--lowercase``); a question's story is every statement of its story before it
   (earlier questions are not statements), the last ``mem_size`` of them,
   in slots 0..n-1 with the empty slots after; mem_size is the longest story
   of the task (train and test), at most 50; the vocabulary is every word of
@@ -47,12 +47,13 @@ import torch
 WORD = re.compile(r"\w+")
 
 
-def read_questions(path):
+def read_questions(path, lowercase=False):
     """[(statements before the question, question words, answer)] of one bAbI file."""
     examples, story = [], []
     with open(path) as lines:
         for line in lines:
             number, text = line.strip().split(" ", 1)
+            text = text.lower() if lowercase else text
             if number == "1":
                 story = []
             if "\t" in text:
@@ -221,12 +222,15 @@ def main():
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--forget-bias", type=float, default=2.5)
+    parser.add_argument("--lowercase", action="store_true",
+                        help="fold case, as minigrad does (the code keeps it: 'Yesterday' and 'yesterday' differ)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     started = time.time()
     train_path, test_path = task_files(args.data, args.task)
-    data = Data(read_questions(train_path), read_questions(test_path), 0.1, random.Random(args.seed))
+    train_set, test_set = (read_questions(path, args.lowercase) for path in (train_path, test_path))
+    data = Data(train_set, test_set, 0.1, random.Random(args.seed))
     model = train(data, args)
     dev_loss, dev_acc = evaluate(model, data.dev)
     _, test_acc = evaluate(model, data.test)
