@@ -20,7 +20,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.data import PAD_ID, MemoryDataset, build_datasets
 from minigrad.models import build_model
-from minigrad.models.memory import position_encoding
+from minigrad.models.qrn import position_weights
 from minigrad.tool.config import load_config
 
 QRN_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "babi_qrn.yaml"
@@ -75,6 +75,7 @@ def _torch_qrn_module(torch, spec, vocab_size, sentence_len):
     if spec.gate != "scalar" or not (spec.bidirectional and spec.reset_gate):
         raise ValueError("the PyTorch QRN is written for scalar gates, both directions and reset gates")
     nn, d = torch.nn, spec.embedding_dim
+    std = spec.init_std or d ** -0.5  # for timing only: the scale of the draws does not change the work
 
     def glorot(n_in, n_out):
         return nn.Parameter(nn.init.xavier_uniform_(torch.empty(n_in, n_out)))
@@ -82,16 +83,16 @@ def _torch_qrn_module(torch, spec, vocab_size, sentence_len):
     class QRN(nn.Module):
         def __init__(self):
             super().__init__()
-            self.A = nn.Parameter(torch.randn(vocab_size, d) * spec.init_std)
+            self.A = nn.Parameter(torch.randn(vocab_size, d) * std)
             self.gate_weight = nn.Parameter(torch.cat([glorot(d, 1) for _ in range(3)], dim=1).detach())
             self.gate_bias = nn.Parameter(torch.zeros(3))
             self.candidate_x, self.candidate_q = glorot(d, d), glorot(d, d)
             self.candidate_bias = nn.Parameter(torch.zeros(d))
-            self.answer = nn.Parameter(torch.randn(d, vocab_size) * spec.init_std)
+            self.answer = nn.Parameter(torch.randn(d, vocab_size) * std)
             keep = torch.ones(vocab_size, 1)
             keep[PAD_ID] = 0
             self.register_buffer("keep", keep)
-            self.register_buffer("position", torch.tensor(position_encoding(sentence_len, d), dtype=torch.float32))
+            self.register_buffer("position", torch.tensor(position_weights(sentence_len, d), dtype=torch.float32))
             self.register_buffer("offset", torch.tensor([spec.update_bias, 0.0, 0.0]))
 
         def forward(self, memories, questions, times, mask):

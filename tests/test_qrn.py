@@ -12,8 +12,11 @@ from conftest import invoke, one_line, train_run, write_config
 from minigrad import Tensor
 from minigrad.errors import ConfigError
 from minigrad.models import QRN, build_model
-from minigrad.models.memory import position_encoding
+from minigrad.models.qrn import position_weights
+from minigrad.tool import training
 from minigrad.tool.config import load_config
+from minigrad.tool.session import start_session
+from minigrad.tool.suite.baselines import default_columns
 
 TINY_QRN = {
     "name": "tinyqrn",
@@ -52,7 +55,7 @@ def _step_by_step(model, memories, questions):
 
     table = model.embedding.weight.data.copy()
     table[0] = 0
-    pe = position_encoding(memories.shape[-1], model.dim)
+    pe = position_weights(memories.shape[-1], model.dim)
     w, out = model.width, []
     for story, question in zip(memories, questions):
         count = int(story.any(axis=-1).sum())
@@ -149,21 +152,35 @@ def test_the_shipped_config_is_the_papers_2r_model():
     assert model.reset_gate and model.bidirectional and model.update_bias == -2.5
     assert (optimizer.name, optimizer.lr, optimizer.initial_accumulator, optimizer.weight_decay) == \
         ("adagrad", 0.5, 0.1, 0.001)
-    assert (train.epochs, train.early_stopping.patience, train.early_stopping.monitor) == (500, 50, "valid_loss")
+    assert model.init == "authors" and model.init_std is None
+    assert (train.epochs, train.early_stopping) == (150, None)  # the code's: no early stopping
+    assert (optimizer.schedule.every, optimizer.schedule.factor) == (100, 0.5)
+    assert default_columns(model)[0] == "qrn"  # a suite of it shows the paper's figures first
 
 
 def test_the_section_has_defaults_and_init_std_follows_the_width(tmp_path):
     config = load_config(write_config(tmp_path, TINY_QRN))
     spec = config.model
-    assert (spec.layers, spec.reset_gate, spec.bidirectional, spec.gate, spec.init_std) == (2, True, True, "scalar", None)
+    assert (spec.layers, spec.reset_gate, spec.bidirectional, spec.gate) == (2, True, True, "scalar")
+    assert (spec.init, spec.init_std) == ("authors", None)
     model = build_model(config, 30)
     assert isinstance(model, QRN) and model.dim == 20 and model.answer.shape == (20, 30)
-    assert model.embedding.weight.data[1:].std() == pytest.approx(20 ** -0.5, rel=0.1)  # null: 1/sqrt(d)
+    # The authors' draws: A and the gates U(-sqrt 3, sqrt 3), W_h and W_y U(-sqrt(3/n), sqrt(3/n)).
+    table, gates = model.embedding.weight.data, model.gate_weight.data
+    assert not table[0].any() and table[1:].std() == pytest.approx(1.0, rel=0.1)
+    assert np.abs(table).max() <= 3 ** 0.5 and np.abs(gates).max() <= 3 ** 0.5 and gates.std() > 0.8
+    assert np.abs(model.answer.data).max() <= (3 / 20) ** 0.5
+    assert np.abs(model.candidate_x.data).max() <= (3 / 40) ** 0.5
+    assert model.answer.data.std() == pytest.approx(20 ** -0.5, rel=0.1)
     assert model.gate_weight.shape == (20, 3)  # z, r forwards, r backwards
     vector = build_model(load_config(write_config(tmp_path, TINY_QRN, model={
-        "type": "qrn", "embedding_dim": 20, "gate": "vector", "bidirectional": False, "init_std": 0.5})), 30)
+        "type": "qrn", "embedding_dim": 20, "gate": "vector", "bidirectional": False, "init": "paper"})), 30)
     assert vector.gate_weight.shape == (20, 40)  # z and one reset gate, each one per dim
-    assert vector.answer.data.std() == pytest.approx(0.5, rel=0.1)
+    assert vector.embedding.weight.data[1:].std() == pytest.approx(20 ** -0.5, rel=0.1)  # null: 1/sqrt(d)
+    assert np.abs(vector.gate_weight.data).max() <= (6 / 21) ** 0.5  # Glorot over (20, 1) blocks
+    paper = build_model(load_config(write_config(tmp_path, TINY_QRN, model={
+        "type": "qrn", "embedding_dim": 20, "init": "paper", "init_std": 0.5})), 30)
+    assert paper.answer.data.std() == pytest.approx(0.5, rel=0.1)
     single = build_model(load_config(write_config(tmp_path, TINY_QRN, model={"type": "qrn", "layers": 1})), 30)
     assert single.gate_weight.shape == (20, 1)  # one layer is the last: no reset gate
 
@@ -176,6 +193,8 @@ def test_the_section_has_defaults_and_init_std_follows_the_width(tmp_path):
     ({"model": {"type": "qrn", "reset_gate": "yes"}}, "model.reset_gate: should be a valid boolean"),
     ({"model": {"type": "qrn", "update_bias": float("nan")}}, "model.update_bias"),
     ({"model": {"type": "qrn", "hops": 2}}, "model.hops: unknown key"),
+    ({"model": {"type": "qrn", "init": "glorot"}}, "model.init: expected 'authors' or 'paper', got 'glorot'"),
+    ({"model": {"type": "qrn", "init_std": 0.1}}, "model.init_std: init_std is for init: paper; init: authors"),
     ({"optimizer": {"name": "adgrad", "lr": 0.1}}, "optimizer.name"),
     ({"optimizer": {"name": "sgd", "lr": 0.1, "initial_accumulator": 0.1}},
      "initial_accumulator applies to adagrad only, not sgd"),
@@ -216,3 +235,16 @@ def test_evaluate_scores_the_test_split(trained):
     result = invoke("evaluate", trained)
     assert result.exit_code == 0, result.output
     assert "│ qa1  │      100 │" in result.output  # the task and its 100 test questions
+
+
+@pytest.mark.parametrize("drop_last, train_size, examples", [(True, 80, 64), (False, 80, 72), (True, 20, 18)])
+def test_drop_last_skips_the_short_batch_unless_there_is_no_full_one(tmp_path, drop_last, train_size, examples):
+    """A tenth of train_size is held out: 80 leave 72, two full batches and 8 more; 20 leave 18."""
+    config = write_config(tmp_path, TINY_QRN, data={
+        "task": 1, "mode": "memory", "batch_size": 32, "train_size": train_size, "test_size": 20,
+        "drop_last": drop_last})
+    session = start_session(load_config(config))
+    try:
+        assert training.train_epoch(session, 1)[2] == examples
+    finally:
+        session.close()

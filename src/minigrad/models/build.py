@@ -48,7 +48,7 @@ def _qrn(spec, vocab_size):
     """A query-reduction network from the run file's ``model`` section (mode memory; see ``minigrad.models.qrn``)."""
     std = spec.init_std if spec.init_std is not None else spec.embedding_dim ** -0.5
     return QRN(vocab_size, embedding_dim=spec.embedding_dim, layers=spec.layers, reset_gate=spec.reset_gate,
-               bidirectional=spec.bidirectional, gate=spec.gate, memory_size=spec.memory_size, init_std=std,
+               bidirectional=spec.bidirectional, gate=spec.gate, memory_size=spec.memory_size, init=spec.init, init_std=std,
                update_bias=spec.update_bias)
 
 

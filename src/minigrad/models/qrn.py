@@ -1,8 +1,9 @@
 """Query-reduction networks (Seo, Min, Farhadi and Hajishirzi, ICLR 2017).
 
 The story's statements x_1..x_T and the question q are position-weighted
-bags of one word table (A), as in the memory network. A QRN layer reads the
-statements in order and reduces the query with each one:
+bags of one word table (A), with the weights of the authors' code
+(``position_weights``). A QRN layer reads the statements in order and
+reduces the query with each one:
 
     z_t = sigmoid(W_z (x_t * q_t) + b_z + update_bias)    update gate (a number, or one per dim)
     r_t = sigmoid(W_r (x_t * q_t) + b_r)                  reset gate
@@ -46,7 +47,6 @@ from ..data.vocab import PAD_ID
 from ..nn.layers import Embedding
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
-from .memory import position_encoding
 
 GATES = ("scalar", "vector")
 
@@ -55,6 +55,43 @@ def _glorot(n_inputs, n_outputs):
     """(n_inputs, n_outputs) weights from U(-l, l), l = sqrt(6 / (n_inputs + n_outputs)) (Glorot and Bengio)."""
     limit = np.sqrt(6.0 / (n_inputs + n_outputs))
     return np.random.uniform(-limit, limit, (n_inputs, n_outputs))
+
+
+def _uniform(limit):
+    return lambda n_inputs, n_outputs: np.random.uniform(-limit, limit, (n_inputs, n_outputs))
+
+
+def _unit_scaling(n_inputs, n_outputs):
+    """U(-l, l), l = sqrt(3 / n_inputs): variance 1 / n_inputs, TensorFlow's old default for a weight."""
+    return _uniform(np.sqrt(3.0 / n_inputs))(n_inputs, n_outputs)
+
+
+def _normal(std):
+    return lambda *shape: np.random.randn(*shape) * std
+
+
+# How each weight starts: "table" draws A, "gate" the gates' weights, "layer" W_h, "answer" W_y.
+# The authors' code gives A and the gates standard deviation 1 whatever d is; W_h and W_y
+# get TensorFlow's default of its day (its comments name uniform unit scaling).
+INITS = {
+    "authors": lambda std: {"table": _uniform(np.sqrt(3.0)), "gate": _uniform(np.sqrt(3.0)),
+                            "layer": _unit_scaling, "answer": _unit_scaling},
+    "paper": lambda std: {"table": _normal(std), "gate": _glorot, "layer": _glorot, "answer": _normal(std)},
+}
+
+
+def position_weights(words, dim):
+    """(words, dim) weights l_jk = (1 - k/d) + (j/J)(2k/d - 1), j and k from 1, J = ``words``.
+
+    The paper's position encoding, (1 - j/J) - (k/d)(1 - 2j/J), as the authors'
+    QRN code computes it: J is the padded sentence length, the same for every
+    sentence. Its weights lie in [0, 1], half the scale of the memory network's
+    form (``minigrad.models.memory.position_encoding``), which matters here: the
+    gates read x * q, a product of two such bags.
+    """
+    j = np.arange(1, words + 1)[:, None]
+    k = np.arange(1, dim + 1)[None, :]
+    return (1 - k / dim) + (j / words) * (2 * k / dim - 1)
 
 
 def _array(x):
@@ -76,35 +113,42 @@ class QRN(Module):
         bidirectional: every layer but the last reads the story both ways.
         gate: ``scalar`` (one update and reset gate per statement) or ``vector`` (one per dim).
         memory_size: the most statements a question keeps.
-        init_std: A and W_y start from N(0, init_std^2); the gate and candidate
-            weights are Glorot-uniform, their biases 0.
-        update_bias: a constant added inside the update gate's sigmoid; -2.5
-            makes every z start near 0.08, so early statements are not forgotten at once.
+        init: ``authors`` (the released code's: A and the gate weights from
+            U(-sqrt(3), sqrt(3)), W_h and W_y from U(-sqrt(3/n), sqrt(3/n)) with n
+            their inputs) or ``paper`` (A and W_y from N(0, init_std^2), the gate
+            and candidate weights Glorot-uniform); biases start at 0 either way.
+        init_std: the standard deviation of A and W_y with ``init="paper"``.
+        update_bias: a constant added inside the update gate's sigmoid; -2.5 (the
+            code's) starts every z lower, so early statements are not forgotten at once.
     """
 
     # What ``attend`` gives besides the scores, for ``minigrad predict``'s table: its title and columns.
     reading_labels = ("update gate z of each statement", "layer")
 
     def __init__(self, vocab_size, embedding_dim=50, layers=2, reset_gate=True, bidirectional=True,
-                 gate="scalar", memory_size=50, init_std=0.1, update_bias=-2.5):
+                 gate="scalar", memory_size=50, init="authors", init_std=0.1, update_bias=-2.5):
         if gate not in GATES:
             raise ValueError(f"gate must be 'scalar' or 'vector', not {gate!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be 'authors' or 'paper', not {init!r}")
         d = self.dim = embedding_dim
         self.vocab_size, self.layers, self.memory_size, self.gate = vocab_size, layers, memory_size, gate
         self.bidirectional, self.update_bias = bidirectional, update_bias
         self.reset_gate = reset_gate and layers > 1  # the last layer has none
         self.width = 1 if gate == "scalar" else d
         resets = (2 if bidirectional else 1) if self.reset_gate else 0
-        self.embedding = Embedding(vocab_size, d, padding_idx=PAD_ID, std=init_std)
-        # One product gives every gate: [W_z | W_r forwards | W_r backwards], each block Glorot on its own.
-        blocks = [_glorot(d, self.width) for _ in range(1 + resets)]
+        draw = INITS[init](init_std)
+        self.embedding = Embedding(vocab_size, d, padding_idx=PAD_ID)
+        self.embedding.weight.data[1:] = draw["table"](vocab_size - 1, d)
+        # One product gives every gate: [W_z | W_r forwards | W_r backwards], each block drawn on its own.
+        blocks = [draw["gate"](d, self.width) for _ in range(1 + resets)]
         self.gate_weight = Parameter(np.concatenate(blocks, axis=1), dtype=np.float32)
         self.gate_bias = Parameter(np.zeros(self.width * (1 + resets)), dtype=np.float32)
-        candidate = _glorot(2 * d, d)  # W_h over [x; q], kept as its two halves
+        candidate = draw["layer"](2 * d, d)  # W_h over [x; q], kept as its two halves
         self.candidate_x = Parameter(candidate[:d], dtype=np.float32)
         self.candidate_q = Parameter(candidate[d:], dtype=np.float32)
         self.candidate_bias = Parameter(np.zeros(d), dtype=np.float32)
-        self.answer = Parameter(np.random.randn(d, vocab_size) * init_std, dtype=np.float32)
+        self.answer = Parameter(draw["answer"](d, vocab_size), dtype=np.float32)
         self._constants = {}  # (what, size, dtype, device) -> an array built once
 
     def forward(self, memories, questions, times=None, mask=None):
@@ -195,7 +239,7 @@ def _outside(keep_lower):
 
 
 _CONSTANTS = {
-    "position": lambda model, words: position_encoding(words, model.dim),
+    "position": lambda model, words: position_weights(words, model.dim),
     # The update gate's constant: update_bias on its column(s), 0 on the reset gates'.
     "offset": lambda model, n: np.where(np.arange(n) < model.width, model.update_bias, 0.0),
     "lower": _outside(True),

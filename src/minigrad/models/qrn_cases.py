@@ -10,8 +10,7 @@ gradients. The first example's last slot is empty.
 import numpy as np
 
 from ..gradcheck import Case, Trial
-from .memory import position_encoding
-from .qrn import QRN
+from .qrn import QRN, position_weights
 
 VOCAB, DIM, MEMORY_SIZE = 7, 3, 5
 MEMORIES = np.array([[[2, 3, 1, 0], [4, 4, 0, 0], [6, 1, 2, 0], [0, 0, 0, 0]],  # the last slot is empty
@@ -42,7 +41,7 @@ def _reference(model):
     def bag(ids):
         table = model.embedding.weight.data.copy()
         table[0] = 0
-        return (table[ids] * position_encoding(ids.shape[-1], DIM)).sum(axis=-2)
+        return (table[ids] * position_weights(ids.shape[-1], DIM)).sum(axis=-2)
 
     def run(memories, questions, times, mask):
         x, q = bag(memories), bag(questions)[:, None, :]

@@ -36,7 +36,8 @@ def train_epoch(session, epoch, on_batch=None):
     rng = np.random.default_rng([config.train.seed, epoch])  # per epoch, so a resumed run shuffles alike
     bound = loss_bound(config.train.max_loss_ratio, len(session.datasets.vocab))
     total_loss = total = right = examples = 0
-    batches = session.threads.batches(session.datasets.train.batches(config.data.batch_size, rng))
+    train, size = session.datasets.train, config.data.batch_size
+    batches = session.threads.batches(train.batches(size, rng, config.data.drop_last and len(train) >= size))
     for i, batch in enumerate(batches):
         # Under MPI: this rank's share of the batch, and after backward every rank's gradients summed.
         loss, n, r = batch_loss(session, session.world.share(batch))

@@ -116,10 +116,20 @@ class QRNModel(Section):
     bidirectional: Annotated[bool, Field(strict=True)] = True  # every layer but the last reads both ways
     gate: Literal["scalar", "vector"] = "scalar"  # one update (and reset) gate per statement, or per dim
     memory_size: MemorySize = 50  # the most recent statements a question keeps
-    # A and W_y start from N(0, init_std^2); null: 1 / sqrt(embedding_dim). Gate and candidate weights: Glorot.
-    init_std: Optional[PositiveFloat] = None
+    # authors: the released code's draws (A and gate weights with std 1, W_h and W_y with variance
+    # 1 / inputs); paper: A and W_y from N(0, init_std^2), gate and candidate weights Glorot.
+    init: Literal["authors", "paper"] = "authors"
+    init_std: Optional[PositiveFloat] = None  # init: paper only; null: 1 / sqrt(embedding_dim)
     # Added inside the update gate's sigmoid, so that z starts small (-2.5: about 0.08).
     update_bias: Annotated[float, Field(strict=True, ge=-100, le=100, allow_inf_nan=False)] = -2.5
+
+
+    @model_validator(mode="after")
+    def _init_std_needs_the_papers_init(self):
+        if self.init_std is not None and self.init != "paper":
+            raise field_error(("init_std",), f"init_std is for init: paper; init: {self.init} draws every "
+                              "weight at its own scale", self.init_std)
+        return self
 
 
 Model = Annotated[Union[SequentialModel, RecurrentModel, MemN2NModel, QRNModel, CustomModel],

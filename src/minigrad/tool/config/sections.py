@@ -63,6 +63,9 @@ class DataConfig(Section):
     # The '.' and '?' ending each sentence: strip them (the authors' memory-network code does) or keep them
     # as words. Unset: strip in mode memory, keep in lm (where they are words to predict) and qa.
     punctuation: Optional[Literal["strip", "keep"]] = None
+    # Training only: skip each epoch's last batch when it is short (the authors' QRN code does: a batch
+    # of 4 after 28 of 32 would take as large a step as they). A set smaller than one batch still trains.
+    drop_last: Annotated[bool, Field(strict=True)] = False
 
     @field_validator("task", mode="before")
     @classmethod

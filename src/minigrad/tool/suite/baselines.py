@@ -96,6 +96,7 @@ def _decimals(value):
 DEFAULTS = {
     "memn2n": ["lstm", "memn2n_pe_ls_rn", "memn2n_joint"],
     "gated": ["memn2n_pe_ls_rn", "memn2n_rerun", "gmemn2n_hop", "gmemn2n_global"],
+    "qrn": ["qrn", "memn2n_pe_ls_rn", "ut_act"],
     "recurrent": ["lstm", "memn2n_pe_ls_rn"],
     "sequential": ["lstm", "memn2n_pe_ls_rn"],
     "class": ["memn2n_pe_ls_rn", "gmemn2n_hop", "qrn", "ut_act"],
