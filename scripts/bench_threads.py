@@ -23,6 +23,8 @@ WORKLOADS = [
     ("babi_lstm_qa", ["--epochs", "1", "--set", "data.train_size=300"]),
     ("babi_memn2n", ["--epochs", "30"]),
     ("babi_memn2n_joint", ["--epochs", "31", "--set", "data.train_size=50"]),
+    ("babi_gmemn2n", ["--epochs", "30"]),
+    ("babi_qrn", ["--epochs", "10", "--task", "2"]),
 ]
 CHOICES = {"1 thread": ["--threads", "1"], "2 threads": ["--threads", "2"], "default": []}
 
