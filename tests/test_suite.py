@@ -276,3 +276,19 @@ def test_a_local_suite_s_runs_see_no_launcher_variables(config, tmp_path, monkey
     assert not [name for name in env if name.startswith(("PMI", "OMPI", "PMIX", "HYDRA", "MPI_", "SLURM"))]
     assert env["PATH"] == os.environ["PATH"] and env["OPENBLAS_NUM_THREADS"] == "1"
     assert not distributed.launched(env)
+
+
+def test_a_worker_that_was_killed_trains_no_more_runs(config, tmp_path):
+    setup = suite.prepare(config, FAST, [1, 2], 1, tmp_path / "s")
+    workers = TrainWorkers(setup)
+    try:
+        first = workers._take()
+        first.process.kill()  # as a user's kill, or the kernel's out-of-memory killer, would
+        first.process.wait()
+        workers.idle.append(first)
+        killed = workers(setup.runs[0])
+        assert killed.status == "failed" and "exit code -9" in killed.message
+        assert workers(setup.runs[1]).status == "done"  # a new worker took it
+        assert first not in workers.idle and len(workers.idle) == 1
+    finally:
+        workers.close()

@@ -97,7 +97,7 @@ class TrainWorkers:
         code = worker.train(arguments, log)
         with self.lock:
             self.running.pop(run, None)
-            if code is not None:
+            if worker.alive():  # one that died (killed, out of memory) fails its run and trains no other
                 self.idle.append(worker)
         return _outcome(code, log, start, time.perf_counter() - started)
 
@@ -134,7 +134,8 @@ class Worker:
                                         start_new_session=True)
 
     def train(self, arguments, log):
-        """The exit code ``minigrad train ARGUMENTS`` had, its output appended to ``log``; None if the worker died."""
+        """The exit code ``minigrad train ARGUMENTS`` had, its output appended to ``log``; the worker's own
+        exit code (as a killing signal, negative) if it died meanwhile."""
         try:
             self.process.stdin.write(json.dumps({"arguments": arguments, "log": str(log)}) + "\n")
             self.process.stdin.flush()
@@ -145,6 +146,9 @@ class Worker:
             code = self.process.wait()
             return -signal.SIGKILL if code == 0 else code  # a worker never ends by itself mid-run
         return int(json.loads(reply)["code"])
+
+    def alive(self):
+        return self.process.poll() is None
 
     def signal(self, number):
         try:
