@@ -343,12 +343,13 @@ def minigrad_memory_trainer(data):
     model = build_model(config, data.vocab_size)
     optimizer = mg.SGD(model.parameters(), lr=config.optimizer.lr)
     clip = config.optimizer.clip_norm
+    matrices = model.weight_matrices()
 
     def train_on(batches):
         for *inputs, answers in batches:
             loss = model(*inputs).cross_entropy(answers, ignore_index=PAD_ID)
             (loss * len(answers)).backward()
-            clip_each_matrix(model.weight_matrices(), clip, norm="spectral")
+            clip_each_matrix(matrices, clip, norm="spectral")
             optimizer.step()
 
     return model, optimizer, train_on

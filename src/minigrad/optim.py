@@ -228,14 +228,15 @@ def clip_grad_norm(parameters, max_norm, per_parameter=False, norm="l2"):
 
 
 def clip_each_matrix(matrices, max_norm, norm="l2"):
-    """Clip each weight matrix's gradient to ``max_norm`` on its own; return the largest norm before.
+    """Clip each weight matrix's gradient to ``max_norm`` on its own; return the largest norm measured.
 
     ``matrices`` is a list of parameter lists, each list the row blocks of
     one matrix (a model may keep one matrix as several parameters, as the
     memory network keeps its word and age vectors). ``norm`` measures a
     gradient: ``l2`` (Frobenius for a matrix) or ``spectral``, a matrix's
     largest singular value, which is what Matlab's ``norm`` of a matrix gives
-    and so what the memory network authors' code clips (never more than l2).
+    and so what the memory network authors' code clips (never more than l2,
+    so a gradient whose l2 norm is within the limit is measured by that alone).
     """
     largest = 0.0
     for blocks in matrices:
@@ -250,11 +251,20 @@ def _l2(grads):
 
 
 def _spectral(grads):
-    """The largest singular value of the row blocks ``grads`` stacked (the L2 norm for vectors)."""
+    """The largest singular value of the row blocks ``grads`` stacked (the L2 norm for vectors).
+
+    It is never more than the Frobenius norm, so ``clip_each_matrix`` measures
+    that first and decomposes only a gradient that might need clipping.
+
+    It is the square root of the largest eigenvalue of the stacked matrix's
+    Gram matrix, the sum of each block's b.T @ b: (columns x columns), far
+    smaller than the matrix when, as for word tables, it is tall and narrow.
+    """
     if any(g.ndim != 2 for g in grads):
         return _l2(grads)
     xp = get_array_module(grads[0])
-    return float(xp.linalg.svd(xp.concatenate(grads), compute_uv=False)[0])
+    gram = sum(g.T @ g for g in grads)
+    return math.sqrt(max(float(xp.linalg.eigvalsh(gram)[-1]), 0.0))
 
 
 NORMS = {"l2": _l2, "spectral": _spectral}
@@ -262,7 +272,9 @@ NORMS = {"l2": _l2, "spectral": _spectral}
 
 def _clip_together(grads, max_norm, measure=_l2):
     """Scale ``grads`` in place so their joint norm is at most ``max_norm``; return the norm before."""
-    total = measure(grads)
+    total = _l2(grads)
+    if total > max_norm and measure is not _l2:  # every norm here is at most l2: below it, none clips
+        total = measure(grads)
     if total > max_norm:
         # The small constant keeps the clipped norm just under max_norm.
         scale = max_norm / (total + 1e-6)

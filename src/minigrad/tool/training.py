@@ -36,6 +36,7 @@ def train_epoch(session, epoch, on_batch=None):
     rng = np.random.default_rng([config.train.seed, epoch])  # per epoch, so a resumed run shuffles alike
     bound = loss_bound(config.train.max_loss_ratio, len(session.datasets.vocab))
     total_loss = total = right = examples = 0
+    matrices = session.model.weight_matrices() if per_parameter else None  # the grouping never changes
     train, size = session.datasets.train, config.data.batch_size
     batches = session.threads.batches(train.batches(size, rng, config.data.drop_last and len(train) >= size))
     for i, batch in enumerate(batches):
@@ -47,7 +48,7 @@ def train_epoch(session, epoch, on_batch=None):
                 _mark_diverged(session, epoch, i + 1)
             raise session.world.every_rank(_diverged(session, value, epoch, i + 1))
         if clip:
-            _clip(session, clip, per_parameter, norm)
+            _clip(session, clip, matrices, norm)
         optimizer.step()
         total_loss, total, right = total_loss + value * n, total + n, right + r
         examples += len(batch[-1])
@@ -56,10 +57,11 @@ def train_epoch(session, epoch, on_batch=None):
     return total_loss / max(total, 1), right / max(total, 1), examples
 
 
-def _clip(session, max_norm, per_parameter, norm):
-    """Clip the gradients as optimizer.clip_mode says: all together, or each weight matrix on its own."""
-    if per_parameter:
-        clip_each_matrix(session.model.weight_matrices(), max_norm, norm)
+def _clip(session, max_norm, matrices, norm):
+    """Clip the gradients as optimizer.clip_mode says: each weight matrix of ``matrices`` on its own, or,
+    for None, all together."""
+    if matrices is not None:
+        clip_each_matrix(matrices, max_norm, norm)
     else:
         clip_grad_norm(session.optimizer.parameters, max_norm)
 
