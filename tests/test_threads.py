@@ -1,4 +1,4 @@
-"""minigrad train chooses numpy's BLAS threads each epoch unless --threads fixes them."""
+"""minigrad train holds numpy's BLAS to one thread unless --threads or train.threads says otherwise."""
 
 import pytest
 from threadpoolctl import threadpool_info
@@ -101,3 +101,17 @@ def test_a_fixed_count_leaves_the_batches_alone():
         batches = [object(), object()]
         assert plan.batches(batches) is batches
     assert blas.asked == [3, "restored"]
+
+
+def test_auto_in_the_run_file_measures_each_epoch(tmp_path, monkeypatch):
+    from minigrad.tool import threads
+
+    plans = []
+    real = threads.blas_threads
+    monkeypatch.setattr(threads, "blas_threads", lambda n=None: plans.append(real(n)) or plans[-1])
+    monkeypatch.setattr(threads, "_cores", lambda: 2)
+    config = write_config(tmp_path, TINY_LM, train={"epochs": 1, "seed": 0, "threads": "auto"})
+    assert invoke("train", config).exit_code == 0
+    (tmp_path / "b").mkdir()
+    assert invoke("train", write_config(tmp_path / "b", TINY_LM)).exit_code == 0
+    assert [type(p).__name__ for p in plans] == ["TunedThreads", "FixedThreads"]

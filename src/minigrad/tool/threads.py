@@ -5,13 +5,15 @@ helps depends on the model and on the machine: on a quiet machine the
 joint memory network's larger products run a fifth faster on two threads,
 the small single-task models gain nothing; as soon as another job shares the
 cores, two threads wait for each other and an epoch can take two to three
-times as long. No fixed default is right everywhere, so by default each
-epoch measures: its first batches alternate one and two threads, and the
-rest of the epoch runs on whichever was faster per batch. Measuring again
-every epoch follows a machine whose load changes during a long run.
+times as long. So training uses one thread unless told otherwise.
+``train.threads: auto`` measures instead, for a machine of its own: each
+epoch's first batches alternate one and two threads, and the rest of the
+epoch runs on whichever was faster per batch. On a shared machine the
+measuring misleads (a second thread's spinning slows the batches after it,
+whatever their count), so it is not the default.
 
-``--threads N`` (or ``train.threads: N``) fixes the count instead; results
-are reproducible at a fixed thread count (a product's sums may be split
+``--threads N`` (or ``train.threads: N``) fixes the count; results are
+reproducible at a fixed thread count (a product's sums may be split
 differently across threads). The limits are set at run time through
 threadpoolctl, so nothing has to be exported before Python starts.
 """
@@ -28,17 +30,19 @@ PROBE_BATCHES = 4  # batches an epoch runs on each count before choosing
 
 
 def blas_threads(threads=None):
-    """The BLAS thread plan for a run: ``threads`` fixed, or measured each epoch for None.
+    """The BLAS thread plan for a run: ``threads`` fixed (None: one), or measured each epoch for "auto".
 
     Use it as a context (``with blas_threads(n) as plan``); ``plan.batches``
     wraps an epoch's batches, and leaving the context restores the limits
     numpy had before.
     """
     if threads is None:
+        return FixedThreads(1)
+    if threads == "auto":
         return TunedThreads() if _cores() > 1 else FixedThreads(1)
     if not 1 <= threads <= MAX_THREADS:
         raise ConfigError(f"--threads {threads}: give a number from 1 to {MAX_THREADS}.",
-                          hint="Leave it out to let each epoch measure whether 1 or 2 threads is faster.")
+                          hint="One thread is the fastest for minigrad's models on a shared machine.")
     return FixedThreads(threads)
 
 

@@ -213,8 +213,8 @@ class TrainConfig(Section):
     max_loss_ratio: Optional[Annotated[float, Field(strict=True, gt=1, allow_inf_nan=False)]] = 10.0
     # Stop when validation stops improving (needs data.valid_fraction > 0); see EarlyStopping.
     early_stopping: Optional[EarlyStopping] = None
-    # BLAS threads while training (null: each epoch measures whether 1 or 2 is faster and keeps it;
-    # a number fixes the count, which makes results reproducible); --threads wins over it.
-    threads: Optional[Threads] = None
+    # BLAS threads while training (null: one, the fastest on a shared machine; auto: each epoch
+    # measures whether 1 or 2 is faster, for a machine of its own); --threads wins over it.
+    threads: Optional[Union[Threads, Literal["auto"]]] = None
     # Where the metrics go besides metrics.csv (always written): see minigrad.tool.loggers.
     loggers: Annotated[list[Literal["csv", "tensorboard", "mlflow"]], Field(max_length=3)] = ["csv"]
