@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ...errors import ConfigError
 from .bundled import CONFIG_SUFFIX, configs
-from .errors import read_yaml, short_repr
+from .errors import read_yaml
+from .wording import short_repr
 from .yaml_limits import MAX_BASES
 
 BASE_KEY = "base"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...data.bundled import folder
 from ...errors import ConfigError
-from .errors import did_you_mean
+from .wording import did_you_mean
 
 CONFIG_SUFFIX = ".yaml"
 

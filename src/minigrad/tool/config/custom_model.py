@@ -29,7 +29,7 @@ from pydantic import PrivateAttr, ValidationInfo, model_validator
 
 from ...errors import ConfigError
 from ...nn.module import Module
-from .errors import did_you_mean, short_repr, short_text
+from .wording import did_you_mean, short_repr, short_text
 from .sections import Section, field_error
 
 # What minigrad passes itself, by keyword, when the class's __init__ takes it.

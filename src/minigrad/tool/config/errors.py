@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel
 
 from ...errors import ConfigError
-from .wording import closest, did_you_mean, kind_of, short_repr, short_text  # noqa: F401 (imported from here too)
+from .wording import closest, did_you_mean, kind_of, short_repr, short_text
 from .yaml_limits import check_text, read_limited
 
 # ---- reading YAML ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ...errors import ConfigError
-from .errors import short_repr
+from .wording import short_repr
 
 MAX_WIDTH = 8192  # embedding_dim, hidden_size, a layer's dim, n_inputs and n_outputs
 MAX_RECURRENT_LAYERS = 64  # stacked recurrent cells

@@ -14,7 +14,8 @@ settings=...)`` applies them.
 import re
 
 from ...errors import ConfigError
-from .errors import parse_value, short_repr
+from .errors import parse_value
+from .wording import short_repr
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _INDEX = r"\[([0-9]{1,9})\]"  # ASCII digits (\d takes '٣' too), few enough to be a number

@@ -15,7 +15,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from ...data.babi import resolve_task
 from ...data.joint import check_tasks, task_list
 from ...errors import DataError
-from .errors import short_repr, short_text
+from .wording import short_repr, short_text
 from .limits import BatchSize, Epochs, ExampleCount, Index, Length, Seed, Threads
 
 # Whole numbers must be written as numbers: strict, so `true` or "3" is not taken for 1 or 3. Sizes, counts

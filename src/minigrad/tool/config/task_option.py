@@ -13,7 +13,7 @@ import shlex
 
 from ...data.babi import NUM_TASKS
 from ...errors import ConfigError
-from .errors import short_repr
+from .wording import short_repr
 
 # What each command's --task takes, and how to ask it for several tasks ({listed}: "1, 2";
 # {config}: the run file train was given). evaluate scores every task of the run when not given one.

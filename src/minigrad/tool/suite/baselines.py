@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from ...errors import ConfigError
-from ..config.errors import did_you_mean
+from ..config.wording import did_you_mean
 
 BASELINES = Path(__file__).resolve().parent / "baselines.yaml"
 TASKS = list(range(1, 21))

@@ -30,7 +30,7 @@ from ...serialization import write_text_atomic
 from .. import runs
 from ..folders import SUITE_FILE
 from ..config import bundled, load_config
-from ..config.errors import short_repr
+from ..config.wording import short_repr
 from ..config.limits import MAX_JOBS, MAX_SUITE_SEEDS
 from ..config.overrides import parse_settings
 from .baselines import default_columns, load_baselines, parse_columns
