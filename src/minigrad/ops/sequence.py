@@ -37,6 +37,19 @@ def _times_transposed(xp, z, w, out):
     return out.T
 
 
+def _gate_scale_and_shift(xp, n, dtype):
+    """Row vectors that turn one tanh into the four gates' nonlinearities.
+
+    sigmoid(z) = 0.5 tanh(0.5 z) + 0.5, so scaling i, f and o by 0.5 before
+    and after a tanh and adding 0.5, while g keeps scale 1 and shift 0, gives
+    sigmoid(i), sigmoid(f), tanh(g), sigmoid(o) with no temporary arrays.
+    """
+    scale = xp.full(4 * n, 0.5, dtype=dtype)
+    shift = xp.full(4 * n, 0.5, dtype=dtype)
+    scale[2 * n : 3 * n], shift[2 * n : 3 * n] = 1, 0
+    return scale, shift
+
+
 class LSTMLayer(Function):
     """An LSTM over a whole sequence: hs = LSTM(xz, W_hh, h0, c0).
 
@@ -53,17 +66,23 @@ class LSTMLayer(Function):
     def forward(self, xz, w_hh, h0, c0):
         xp = get_array_module(xz)
         steps, n = xz.shape[0], w_hh.shape[0]
+        scale, shift = _gate_scale_and_shift(xp, n, xz.dtype)
         acts = xp.empty_like(xz)  # gate values i, f, g, o after their nonlinearities
         cs = xp.empty((steps,) + c0.shape, dtype=xz.dtype)
         tanh_cs = xp.empty_like(cs)
         out = xp.empty((steps + 1,) + c0.shape, dtype=xz.dtype)
+        input_gated = xp.empty_like(c0)  # sigmoid(i) tanh(g), reused every step
         h, c = h0, c0
         for t in range(steps):
-            z = xz[t] + h @ w_hh
-            a = sigmoid(xp, z, out=acts[t])
-            g = xp.tanh(z[:, 2 * n : 3 * n], out=a[:, 2 * n : 3 * n])
+            a = xp.matmul(h, w_hh, out=acts[t])
+            a += xz[t]
+            # sigmoid on i, f, o and tanh on g, as one tanh over all four blocks
+            a *= scale
+            xp.tanh(a, out=a)
+            a *= scale
+            a += shift
             c = xp.multiply(a[:, n : 2 * n], c, out=cs[t])
-            c += a[:, :n] * g
+            c += xp.multiply(a[:, :n], a[:, 2 * n : 3 * n], out=input_gated)
             h = xp.multiply(a[:, 3 * n :], xp.tanh(c, out=tanh_cs[t]), out=out[t])
         out[steps] = c
         self.saved = (acts, cs, tanh_cs, out[:steps], w_hh, h0, c0)
@@ -81,21 +100,23 @@ class LSTMLayer(Function):
         h_to_c = acts[..., 3 * n :] * (1 - tanh_cs * tanh_cs)
         c_prev = xp.concatenate([c0[None], cs[:-1]])
         gz = xp.empty_like(acts)  # gradient at each step's gate pre-activations
-        gh, gc = xp.zeros_like(h0), g_out[-1]
-        gh_t = xp.empty(h0.shape[::-1], dtype=h0.dtype)  # gh transposed, (H, B)
+        # The loop writes into these buffers instead of allocating new arrays each step.
+        gh_t = xp.zeros(h0.shape[::-1], dtype=h0.dtype)  # gradient at h, transposed (H, B)
+        gh, through_h = xp.empty_like(h0), xp.empty_like(h0)
+        gc = g_out[-1].copy()  # gradient at c
         for t in range(acts.shape[0] - 1, -1, -1):
             a, z = acts[t], gz[t]
-            gh = gh + g_out[t]
-            gc = gc + gh * h_to_c[t]
+            xp.add(gh_t.T, g_out[t], out=gh)
+            gc += xp.multiply(gh, h_to_c[t], out=through_h)
             xp.multiply(gc, a[:, 2 * n : 3 * n], out=z[:, :n])      # through i
             xp.multiply(gc, c_prev[t], out=z[:, n : 2 * n])          # through f
             xp.multiply(gc, a[:, :n], out=z[:, 2 * n : 3 * n])      # through g
             xp.multiply(gh, tanh_cs[t], out=z[:, 3 * n :])           # through o
             z *= slopes[t]
-            gh = _times_transposed(xp, z, w_hh, out=gh_t)
-            gc = gc * a[:, n : 2 * n]
+            _times_transposed(xp, z, w_hh, out=gh_t)
+            gc *= a[:, n : 2 * n]
         g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
-        return gz, g_w, xp.ascontiguousarray(gh), gc
+        return gz, g_w, xp.ascontiguousarray(gh_t.T), gc
 
 
 class RNNLayer(Function):
