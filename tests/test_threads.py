@@ -1,4 +1,4 @@
-"""minigrad train holds numpy's BLAS to one thread unless --threads or train.threads says otherwise."""
+"""minigrad train chooses numpy's BLAS threads each epoch unless --threads or train.threads fixes them."""
 
 import pytest
 from threadpoolctl import threadpool_info
@@ -11,7 +11,7 @@ def _blas_threads():
     return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
 
 
-@pytest.mark.parametrize("option, expected", [([], {1}), (["--threads", "2"], {2})])
+@pytest.mark.parametrize("option, expected", [(["--threads", "1"], {1}), (["--threads", "2"], {2})])
 def test_training_runs_with_the_chosen_blas_threads(tmp_path, monkeypatch, option, expected):
     seen = []
     real = training.train
@@ -56,6 +56,16 @@ class _FakeBlas:
         self.asked.append("restored")
 
 
+class _FakeLoad:
+    """Others' use of the cores, in cores, as each reading will return it (None: too short to tell)."""
+
+    def __init__(self, *readings):
+        self.readings = list(readings)
+
+    def others(self):
+        return self.readings.pop(0)
+
+
 def _run_epoch(plan, n_batches, seconds_per_batch):
     """Consume an epoch's batches, each taking seconds_per_batch[current count] on the plan's clock."""
     now = [0.0]
@@ -64,33 +74,90 @@ def _run_epoch(plan, n_batches, seconds_per_batch):
         now[0] += seconds_per_batch[plan.threads]
 
 
-@pytest.mark.parametrize("seconds, expected", [({1: 1.0, 2: 0.6}, 2), ({1: 1.0, 2: 2.4}, 1)])
-def test_each_epoch_keeps_the_faster_count(seconds, expected):
-    from minigrad.tool.threads import PROBE_BATCHES, TunedThreads
-
-    blas = _FakeBlas()
-    with TunedThreads(controller=blas) as plan:
-        _run_epoch(plan, 50, seconds)
-        assert plan.threads == expected and plan.chosen == [expected]
-        assert blas.asked[1:1 + 2 * PROBE_BATCHES] == [1, 2] * PROBE_BATCHES  # alternated while probing
-    assert blas.asked[-1] == "restored"
-
-
-def test_the_choice_follows_a_change_of_load_between_epochs():
+def _tuned(*readings):
     from minigrad.tool.threads import TunedThreads
 
-    with TunedThreads(controller=_FakeBlas()) as plan:
-        _run_epoch(plan, 30, {1: 1.0, 2: 0.7})  # quiet: two threads win
-        _run_epoch(plan, 30, {1: 1.0, 2: 2.5})  # another job started: one thread wins
-    assert plan.chosen == [2, 1]
+    return TunedThreads(_FakeLoad(*readings), controller=_FakeBlas())
+
+
+QUIET, BUSY = 0.02, 1.0  # other processes' use of our cores, in cores
+
+
+@pytest.mark.parametrize("seconds, expected", [({1: 1.0, 2: 0.6}, 2), ({1: 1.0, 2: 2.4}, 1)])
+def test_the_first_quiet_epoch_measures_and_keeps_the_faster_count(seconds, expected):
+    from minigrad.tool.threads import PROBE_BATCHES
+
+    plan = _tuned(None, QUIET)  # nothing to read before the first epoch: it runs on one thread
+    with plan:
+        _run_epoch(plan, 50, seconds)
+        assert plan.chosen == [1] and plan.controller.asked == [1]
+        _run_epoch(plan, 50, seconds)
+        assert plan.threads == expected and plan.chosen == [1, expected] and plan.quiet_choice == expected
+        assert plan.controller.asked[:2 * PROBE_BATCHES] == [1, 2] * PROBE_BATCHES  # alternated
+    assert plan.controller.asked[-1] == "restored"
+
+
+def test_later_quiet_epochs_reuse_the_measurement_without_probing():
+    plan = _tuned(None, QUIET, QUIET, QUIET)
+    with plan:
+        _run_epoch(plan, 30, {1: 1.0, 2: 0.7})
+        _run_epoch(plan, 30, {1: 1.0, 2: 0.7})
+        asked = len(plan.controller.asked)
+        _run_epoch(plan, 30, {1: 1.0, 2: 0.7})
+        _run_epoch(plan, 30, {1: 1.0, 2: 0.7})
+    assert plan.chosen == [1, 2, 2, 2] and len(plan.controller.asked) == asked + 1  # only the restore
+
+
+def test_another_job_on_the_cores_means_one_thread_without_measuring():
+    # Timed beside another job, two threads can look faster (their spinning slows the one-thread
+    # batches after them): a busy machine is read from the load, not from timings.
+    plan = _tuned(None, BUSY, BUSY, QUIET, BUSY, QUIET)
+    with plan:
+        for _ in range(6):
+            _run_epoch(plan, 30, {1: 1.0, 2: 0.7})
+            if plan.quiet_choice is None:
+                assert plan.controller.asked == [1]  # never tried two threads while busy
+    assert plan.chosen == [1, 1, 1, 2, 1, 2]
+
+
+def test_an_epoch_too_soon_to_read_keeps_the_count_it_has():
+    plan = _tuned(None, QUIET, None, BUSY, None)
+    with plan:
+        for _ in range(5):
+            _run_epoch(plan, 30, {1: 1.0, 2: 0.7})
+    assert plan.chosen == [1, 2, 2, 1, 1]
 
 
 def test_an_epoch_too_short_to_measure_runs_on_one_thread():
-    from minigrad.tool.threads import TunedThreads
-
-    with TunedThreads(controller=_FakeBlas()) as plan:
+    plan = _tuned(None, QUIET)
+    with plan:
         _run_epoch(plan, 5, {1: 1.0, 2: 0.1})
-        assert plan.threads == 1 and plan.chosen == []
+        _run_epoch(plan, 5, {1: 1.0, 2: 0.1})
+        assert plan.threads == 1 and plan.chosen == [1, 1] and plan.quiet_choice is None
+
+
+def test_others_load_is_the_cores_busy_time_less_our_own():
+    from minigrad.tool.threads import CoreLoad
+
+    wall, busy, own = [0.0], [100.0], [5.0]
+    load = CoreLoad([0, 1], read_busy=lambda: busy[0], clock=lambda: wall[0], own_cpu=lambda: own[0])
+    wall[0], busy[0], own[0] = 2.0, 103.0, 6.5  # 3 core-seconds busy in 2 s, 1.5 of them ours
+    assert load.others() == pytest.approx(0.75)
+    wall[0] = 2.05
+    assert load.others() is None  # 50 ms: too few clock ticks to read
+
+
+def test_the_kernel_counters_are_read_for_our_cores_only(tmp_path, monkeypatch):
+    from minigrad.tool.threads import CoreLoad
+
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  900 0 900 9000 0 0 0 0 0 0\n"
+                    "cpu0 100 5 50 1000 7 3 2 0 0 0\n"
+                    "cpu1 200 0 100 2000 0 0 0 0 0 0\n"
+                    "cpu2 999 0 999 0 0 0 0 0 0 0\n")
+    monkeypatch.setattr(CoreLoad, "STAT", str(stat))
+    load = CoreLoad([0, 1])
+    assert load.read_busy() == pytest.approx((160 + 300) / load.ticks)  # idle and iowait left out
 
 
 def test_a_fixed_count_leaves_the_batches_alone():
@@ -103,15 +170,25 @@ def test_a_fixed_count_leaves_the_batches_alone():
     assert blas.asked == [3, "restored"]
 
 
-def test_auto_in_the_run_file_measures_each_epoch(tmp_path, monkeypatch):
+@pytest.mark.parametrize("run_file, expected", [({"threads": "auto"}, "TunedThreads"), ({}, "TunedThreads"),
+                                                ({"threads": 1}, "FixedThreads")])
+def test_auto_is_the_default_and_a_number_fixes_the_count(tmp_path, monkeypatch, run_file, expected):
     from minigrad.tool import threads
 
     plans = []
     real = threads.blas_threads
     monkeypatch.setattr(threads, "blas_threads", lambda n=None: plans.append(real(n)) or plans[-1])
-    monkeypatch.setattr(threads, "_cores", lambda: 2)
-    config = write_config(tmp_path, TINY_LM, train={"epochs": 1, "seed": 0, "threads": "auto"})
+    monkeypatch.setattr(threads, "_cores", lambda: [0, 1])
+    config = write_config(tmp_path, TINY_LM, train={"epochs": 1, "seed": 0, **run_file})
     assert invoke("train", config).exit_code == 0
-    (tmp_path / "b").mkdir()
-    assert invoke("train", write_config(tmp_path / "b", TINY_LM)).exit_code == 0
-    assert [type(p).__name__ for p in plans] == ["TunedThreads", "FixedThreads"]
+    assert [type(p).__name__ for p in plans] == [expected]
+
+
+def test_one_core_or_no_kernel_counters_means_one_thread(monkeypatch):
+    from minigrad.tool import threads
+
+    monkeypatch.setattr(threads, "_cores", lambda: [0])
+    assert type(threads.blas_threads("auto")).__name__ == "FixedThreads"
+    monkeypatch.setattr(threads, "_cores", lambda: [0, 1])
+    monkeypatch.setattr(threads.CoreLoad, "STAT", "/nonexistent/stat")
+    assert type(threads.blas_threads(None)).__name__ == "FixedThreads"

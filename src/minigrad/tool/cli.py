@@ -67,8 +67,8 @@ def train(
     resume: Annotated[Optional[Path], RunFolderOption(help="Continue the run in this folder.")] = None,
     set_fields: SetOption = None,
     threads: Annotated[Optional[int], typer.Option(
-        metavar="N", help="BLAS threads (default 1, the fastest on a shared machine; train.threads: auto "
-                          "measures 1 and 2 each epoch).")] = None,
+        metavar="N", help="BLAS threads, fixed (default: one while other processes use the cores, "
+                          "else the faster of 1 and 2).")] = None,
 ):
     """Train the model a YAML file describes, showing progress and metrics."""
     _train(config, task, epochs, device, seed, out, resume, set_fields, threads)

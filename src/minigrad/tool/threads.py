@@ -5,17 +5,29 @@ helps depends on the model and on the machine: on a quiet machine the
 joint memory network's larger products run a fifth faster on two threads,
 the small single-task models gain nothing; as soon as another job shares the
 cores, two threads wait for each other and an epoch can take two to three
-times as long. So training uses one thread unless told otherwise.
-``train.threads: auto`` measures instead, for a machine of its own: each
-epoch's first batches alternate one and two threads, and the rest of the
-epoch runs on whichever was faster per batch. On a shared machine the
-measuring misleads (a second thread's spinning slows the batches after it,
-whatever their count), so it is not the default.
+times as long.
 
-``--threads N`` (or ``train.threads: N``) fixes the count; results are
-reproducible at a fixed thread count (a product's sums may be split
-differently across threads). The limits are set at run time through
-threadpoolctl, so nothing has to be exported before Python starts.
+So by default (``train.threads: auto``) each epoch decides from two facts:
+
+- how much of this process's cores other processes used during the last
+  epoch, read from the kernel's per-core counters (``/proc/stat``) less this
+  process's own CPU time. Timing batches cannot tell this: a second BLAS
+  thread keeps spinning after its product and slows whatever runs next. If
+  others used half a core or more, the epoch runs on one thread.
+- on a quiet machine, whether two threads are faster for this model: the
+  first epoch that starts on a quiet machine alternates one and two threads
+  over its first batches and keeps the faster per batch, and later quiet
+  epochs reuse that answer.
+
+Until a reading spans enough time to count (the first epoch, or epochs
+shorter than ``MIN_WINDOW``), an epoch keeps the count it has: one at first.
+
+Where the counters cannot be read (not Linux) or there is one core, training
+uses one thread. ``--threads N`` (or ``train.threads: N``) fixes the count;
+results are reproducible at a fixed thread count (a product's sums may be
+split differently across threads), which is why ``minigrad suite`` gives its
+runs ``--threads 1``. The limits are set at run time through threadpoolctl,
+so nothing has to be exported before Python starts.
 """
 
 import os
@@ -25,30 +37,72 @@ import time
 from ..errors import ConfigError
 from .config.limits import MAX_THREADS
 
-CHOICES = (1, 2)  # the counts an epoch tries: more rarely pays for products this small
-PROBE_BATCHES = 4  # batches an epoch runs on each count before choosing
+CHOICES = (1, 2)  # the counts a quiet epoch tries: more rarely pays for products this small
+PROBE_BATCHES = 4  # batches the first quiet epoch runs on each count before choosing
+BUSY_CORES = 0.5  # others' use of our cores, in cores, from which one thread is faster
+MIN_WINDOW = 0.2  # seconds: a shorter window holds too few clock ticks to read a load from
 
 
-def blas_threads(threads=None):
-    """The BLAS thread plan for a run: ``threads`` fixed (None: one), or measured each epoch for "auto".
+def blas_threads(threads="auto"):
+    """The BLAS thread plan for a run: ``threads`` fixed, or chosen each epoch for "auto" (or None).
 
     Use it as a context (``with blas_threads(n) as plan``); ``plan.batches``
     wraps an epoch's batches, and leaving the context restores the limits
     numpy had before.
     """
-    if threads is None:
-        return FixedThreads(1)
-    if threads == "auto":
-        return TunedThreads() if _cores() > 1 else FixedThreads(1)
+    if threads in (None, "auto"):
+        cores = _cores()
+        return TunedThreads(CoreLoad(cores)) if len(cores) > 1 and CoreLoad.readable() else FixedThreads(1)
     if not 1 <= threads <= MAX_THREADS:
         raise ConfigError(f"--threads {threads}: give a number from 1 to {MAX_THREADS}.",
-                          hint="One thread is the fastest for minigrad's models on a shared machine.")
+                          hint="Leave it out to let each epoch choose between 1 and 2.")
     return FixedThreads(threads)
 
 
 def _cores():
     """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+
+
+class CoreLoad:
+    """How many of our cores' worth of CPU time other processes used since the last reading."""
+
+    STAT = "/proc/stat"
+
+    def __init__(self, cores, read_busy=None, clock=time.monotonic, own_cpu=time.process_time):
+        self.cores = cores
+        self.read_busy = read_busy or self._busy_seconds
+        self.clock, self.own_cpu = clock, own_cpu
+        self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.last = self._reading()
+
+    @classmethod
+    def readable(cls):
+        return os.access(cls.STAT, os.R_OK)
+
+    def others(self):
+        """Cores' worth used by other processes since the last call; None if too short a time to tell."""
+        now = self._reading()
+        (wall, busy, own), (wall0, busy0, own0) = now, self.last
+        if wall - wall0 < MIN_WINDOW:
+            return None
+        self.last = now
+        return max(0.0, (busy - busy0) - (own - own0)) / (wall - wall0)
+
+    def _reading(self):
+        return self.clock(), self.read_busy(), self.own_cpu()
+
+    def _busy_seconds(self):
+        """Seconds our cores have spent on anything but idling, since boot."""
+        wanted = {f"cpu{core}" for core in self.cores}
+        busy = 0
+        with open(self.STAT) as stat:
+            for line in stat:
+                name, *counts = line.split()
+                if name in wanted:  # user nice system idle iowait irq softirq steal ...
+                    ticks = [int(c) for c in counts[:8]]
+                    busy += sum(ticks) - ticks[3] - ticks[4]
+        return busy / self.ticks
 
 
 class FixedThreads:
@@ -69,8 +123,9 @@ class FixedThreads:
 
     def set(self, threads):
         """Hold BLAS to ``threads`` from now on."""
-        self.controller.limit(limits=threads, user_api="blas")
-        self.threads = threads
+        if threads != self.threads:
+            self.controller.limit(limits=threads, user_api="blas")
+            self.threads = threads
 
     def batches(self, batches):
         """An epoch's batches, unchanged: the count is fixed."""
@@ -78,14 +133,27 @@ class FixedThreads:
 
 
 class TunedThreads(FixedThreads):
-    """Each epoch, alternate the counts over the first batches, then keep the faster."""
+    """One thread while other processes share the cores; on a quiet machine, the faster of 1 and 2."""
 
-    def __init__(self, controller=None, clock=time.perf_counter):
+    def __init__(self, load, controller=None, clock=time.perf_counter):
         super().__init__(CHOICES[0], controller)
-        self.clock, self.chosen = clock, []  # the count each epoch settled on
+        self.load, self.clock = load, clock
+        self.quiet_choice = None  # the faster count on a quiet machine, once measured
+        self.chosen = []  # the count each epoch settled on
 
     def batches(self, batches):
-        """Yield an epoch's batches, timing the work done on each while probing."""
+        """Yield an epoch's batches on the count the load and the first quiet measurement give."""
+        others = self.load.others()  # None: too short a time since the last reading; keep the count
+        if others is not None and others < BUSY_CORES and self.quiet_choice is None:
+            yield from self._measure(batches)
+            return
+        if others is not None:
+            self.set(CHOICES[0] if others >= BUSY_CORES else self.quiet_choice)
+        self.chosen.append(self.threads)
+        yield from batches
+
+    def _measure(self, batches):
+        """Alternate the counts over the first batches, then keep the faster."""
         seconds = {count: [] for count in CHOICES}
         probes = PROBE_BATCHES * len(CHOICES)
         for i, batch in enumerate(batches):
@@ -96,8 +164,14 @@ class TunedThreads(FixedThreads):
                 seconds[self.threads].append(self.clock() - start)
                 continue
             if i == probes:
-                self.set(min(CHOICES, key=lambda count: statistics.median(seconds[count])))
-                self.chosen.append(self.threads)
+                self._choose(seconds)
             yield batch
         if len(seconds[CHOICES[-1]]) < PROBE_BATCHES:  # too short an epoch to tell: one thread
             self.set(CHOICES[0])
+            self.chosen.append(CHOICES[0])
+
+    def _choose(self, seconds):
+        """Keep the faster count from now on; the load was read as quiet just before measuring."""
+        self.quiet_choice = min(CHOICES, key=lambda count: statistics.median(seconds[count]))
+        self.set(self.quiet_choice)
+        self.chosen.append(self.quiet_choice)

@@ -213,8 +213,8 @@ class TrainConfig(Section):
     max_loss_ratio: Optional[Annotated[float, Field(strict=True, gt=1, allow_inf_nan=False)]] = 10.0
     # Stop when validation stops improving (needs data.valid_fraction > 0); see EarlyStopping.
     early_stopping: Optional[EarlyStopping] = None
-    # BLAS threads while training (null: one, the fastest on a shared machine; auto: each epoch
-    # measures whether 1 or 2 is faster, for a machine of its own); --threads wins over it.
-    threads: Optional[Union[Threads, Literal["auto"]]] = None
+    # BLAS threads while training; auto (or null): one while other processes use the cores, else
+    # the faster of 1 and 2, measured once (minigrad.tool.threads); --threads wins over it.
+    threads: Optional[Union[Threads, Literal["auto"]]] = "auto"
     # Where the metrics go besides metrics.csv (always written): see minigrad.tool.loggers.
     loggers: Annotated[list[Literal["csv", "tensorboard", "mlflow"]], Field(max_length=3)] = ["csv"]
