@@ -8,6 +8,7 @@ process meanwhile, as a second training or any other job would.
 
     .venv/bin/python scripts/bench_threads.py            # quiet
     .venv/bin/python scripts/bench_threads.py --busy     # one core busy
+    .venv/bin/python scripts/bench_threads.py --only babi_rnn,babi_qrn
 """
 
 import argparse
@@ -40,11 +41,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--busy", action="store_true", help="keep one core busy meanwhile")
+    parser.add_argument("--only", help="run files to time, comma-separated (default: all)")
     args = parser.parse_args()
+    workloads = [(config, extra) for config, extra in WORKLOADS
+                 if not args.only or config in args.only.split(",")]
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
         with tempfile.TemporaryDirectory() as out:
-            rows = [measure(config, extra, out, args.repeat) for config, extra in WORKLOADS]
+            rows = [measure(config, extra, out, args.repeat) for config, extra in workloads]
     finally:
         if spinner:
             spinner.kill()

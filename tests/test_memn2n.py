@@ -159,7 +159,7 @@ def test_an_empty_slot_has_no_age(tying, empty_slots, linear_start):
     net = model(tying, empty_slots=empty_slots)
     net.linear_start = linear_start
     scores, weights = net.attend(MEMORIES, QUESTIONS, TIMES, MASK)
-    assert scores.shape == (2, 7) and len(weights) == 3
+    assert scores.shape == (2, 7 + 5) and len(weights) == 3  # 7 words, then 5 ages
     if linear_start or empty_slots == "mask":
         assert all(p.numpy()[0, 2] == 0.0 for p in weights)  # a zero key scores 0; masked: no weight
     times = TIMES.copy()
@@ -232,3 +232,34 @@ def test_temporal_encoding_tells_ages_apart():
     plain = model("adjacent", temporal_encoding=False)
     np.testing.assert_array_equal(plain(MEMORIES, QUESTIONS, older, MASK).numpy(),
                                   plain(MEMORIES, QUESTIONS, TIMES, MASK).numpy())
+
+
+@pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
+def test_the_ages_are_answer_candidates_as_the_authors_time_words_are(tying):
+    """The answer's softmax runs over the words and the 5 ages: the time words of the authors' vocabulary."""
+    net = model(tying)
+    scores = net(MEMORIES, QUESTIONS, TIMES, MASK).numpy()
+    assert scores.shape == (2, 7 + 5)
+    if tying == "adjacent":  # an age's score is u . (its age vector in the last table)
+        words_only = model(tying, answer_candidates="words")
+        u_scores = words_only(MEMORIES, QUESTIONS, TIMES, MASK).numpy()
+        np.testing.assert_array_equal(scores[:, :7], u_scores)  # the same weights: the words score alike
+        table, ages = net.tables[-1].weight.numpy(), net.times[-1].weight.numpy()
+        u = np.linalg.lstsq(table[1:], scores[:, 1:7].T, rcond=None)[0].T  # recover u from the word scores
+        np.testing.assert_allclose(scores[:, 7:], u @ ages.T, rtol=1e-3, atol=1e-4)
+    # the ages take a share of the probability, so the loss is not the words-only softmax's
+    answers = np.array([3, 5])
+    loss = float(net(MEMORIES, QUESTIONS, TIMES, MASK).cross_entropy(answers).numpy())
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    expected = -np.mean(shifted[[0, 1], answers] - np.log(np.exp(shifted).sum(axis=1)))
+    assert loss == pytest.approx(expected, rel=1e-5)
+    words = shifted[:, :7]
+    assert loss > -np.mean(words[[0, 1], answers] - np.log(np.exp(words).sum(axis=1)))
+
+
+def test_without_ages_or_when_asked_the_answer_is_over_the_words_alone():
+    for net in (model("adjacent", temporal_encoding=False), model("adjacent", answer_candidates="words"),
+                model("layerwise", answer_candidates="words")):
+        assert net(MEMORIES, QUESTIONS, TIMES, MASK).shape == (2, 7)
+    with pytest.raises(ValueError, match="answer_candidates"):
+        model("adjacent", answer_candidates="times")

@@ -122,7 +122,7 @@ def test_memory_network_hops_are_grouped():
     ungrouped = graph_run.traced_graph(graph_run.from_config("configs/babi_memn2n.yaml",
                                                              parse_settings(["data.train_size=64"])), group=False)
     # every repeat after the first is drawn as no node of its own: 17 fewer nodes, two hops' worth and the tables
-    assert len(ungrouped.nodes) == len(graph.nodes) + sum(node.repeat - 1 for node in graph.nodes.values()) == 46
+    assert len(ungrouped.nodes) == len(graph.nodes) + sum(node.repeat - 1 for node in graph.nodes.values()) == 47
     hop_adds = [n for n in graph.nodes.values() if n.label == "Add" and n.repeat == 3]
     assert len(hop_adds) == 1 and hop_adds[0].loops  # u + o reads the previous hop's u
     assert len(hop_adds[0].grads) == 3

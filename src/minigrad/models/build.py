@@ -41,7 +41,7 @@ def _memn2n(spec, vocab_size):
     return memn2n(vocab_size, tying=spec.tying, embedding_dim=spec.embedding_dim, hops=spec.hops,
                   position_encoding=spec.position_encoding, temporal_encoding=spec.temporal_encoding,
                   memory_size=spec.memory_size, std=spec.init_std, empty_slots=spec.empty_slots,
-                  gates=spec.gates)
+                  gates=spec.gates, answer_candidates=spec.answer_candidates)
 
 
 def _qrn(spec, vocab_size):

@@ -72,7 +72,10 @@ def _reference(model):
                 scores, mask if model.empty_slots == "mask" else everywhere)
             o = np.einsum("bm,bmd->bd", p, embedded[value])
             u = _gated(model, hop, u, o) if model.gates else (u @ model.mix.weight.data if layerwise else u) + o
-        return u @ model.answer.weight.data if layerwise else u @ tables[-1].T
+        if layerwise:
+            return u @ model.answer.weight.data
+        ages = [model.times[-1].weight.data] if model.answers_times else []
+        return u @ np.concatenate([tables[-1]] + ages).T
 
     return run
 
@@ -100,6 +103,8 @@ def _memn2n_case(tying, hops=2, linear_start=False, **options):
         label += ", empty slots masked"
     if options.get("gates", "none") != "none":
         label += f", {options['gates']} gates"
+    if options.get("answer_candidates") == "words":
+        label += ", words-only answers"
     return Case("MemN2N", label, setup)
 
 
@@ -141,6 +146,7 @@ CASES = [
     _memn2n_case("adjacent", position_encoding=False),
     _memn2n_case("adjacent", linear_start=True),
     _memn2n_case("adjacent", empty_slots="mask"),
+    _memn2n_case("adjacent", answer_candidates="words"),
     _memn2n_case("adjacent", hops=3, gates="per_hop"),
     _memn2n_case("adjacent", hops=3, gates="global"),
     _memn2n_case("adjacent", linear_start=True, gates="per_hop"),
@@ -148,6 +154,7 @@ CASES = [
     _memn2n_case("layerwise", hops=3, position_encoding=False, temporal_encoding=False),
     _memn2n_case("layerwise", temporal_encoding=False),
     _memn2n_case("layerwise", linear_start=True),
+    _memn2n_case("layerwise", answer_candidates="words"),
     *qrn_cases.CASES,
 ]
 

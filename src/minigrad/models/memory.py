@@ -94,7 +94,8 @@ class MemN2N(Module):
     arrays: memories (batch, slots, words) and questions (batch, words) of
     word ids, each slot's age ``times`` (batch, slots) and ``mask``
     (batch, slots), true where a slot holds a statement. It returns answer
-    scores (batch, vocab).
+    scores (batch, vocab), followed by one score per age (batch, vocab +
+    memory_size) when the ages are answer candidates.
 
     Args:
         vocab_size: words in the vocabulary; id 0 is ``<pad>``, whose vectors stay zero.
@@ -107,17 +108,26 @@ class MemN2N(Module):
         empty_slots: ``attend`` (an empty slot scores 0 inside the softmax) or
             ``mask`` (it gets no weight).
         gates: ``none`` (u <- u + o), ``per_hop`` or ``global`` (a highway gate; see the module's docstring).
+        answer_candidates: ``words_and_times`` (with temporal encoding, the
+            answer's softmax also runs over the age vectors, as over the time
+            words of the authors' vocabulary) or ``words``.
     """
 
     def __init__(self, vocab_size, embedding_dim=20, hops=3, position_encoding=True,
-                 temporal_encoding=True, memory_size=50, std=0.1, empty_slots="attend", gates="none"):
+                 temporal_encoding=True, memory_size=50, std=0.1, empty_slots="attend", gates="none",
+                 answer_candidates="words_and_times"):
         if empty_slots not in ("attend", "mask"):
             raise ValueError(f"empty_slots must be 'attend' or 'mask', not {empty_slots!r}")
         if gates not in GATES:
             raise ValueError(f"gates must be one of {', '.join(GATES)}, not {gates!r}")
+        if answer_candidates not in ("words_and_times", "words"):
+            raise ValueError(f"answer_candidates must be 'words_and_times' or 'words', not {answer_candidates!r}")
         self.vocab_size, self.dim, self.hops, self.memory_size = vocab_size, embedding_dim, hops, memory_size
         self.std, self.position_encoding = std, position_encoding
         self.temporal_encoding, self.empty_slots = temporal_encoding, empty_slots
+        # In the authors' code the ages are time words, so the answer's softmax runs over them too:
+        # they are never the answer, but they take their share of its probability.
+        self.answers_times = temporal_encoding and answer_candidates == "words_and_times"
         self.linear_start = False
         self._positions = {}  # (words, device) -> the position weights, built once
         self.tables, self.times = [], []  # set by the subclass: memory tables and their age tables
@@ -153,7 +163,7 @@ class MemN2N(Module):
         return self.attend(memories, questions, times, mask)[0]
 
     def attend(self, memories, questions, times, mask):
-        """(answer scores (batch, vocab), the attention weights (batch, slots) of every hop)."""
+        """(answer scores (batch, candidates), the attention weights (batch, slots) of every hop)."""
         memories, questions, times, mask = (_array(x) for x in (memories, questions, times, mask))
         embedded = self._embed_memories(memories, times, mask)
         u = self._bag([self._question_table()], questions)
@@ -243,7 +253,10 @@ class AdjacentMemN2N(MemN2N):
         return u + o
 
     def _answer(self, u):
-        return u @ self.tables[-1].table().T  # the padding row held at zero
+        last = self.tables[-1].table()  # the padding row held at zero
+        if self.answers_times:  # word scores first, then one per age
+            last = ops.Concat.apply(last, self.times[-1].weight, dim=0)
+        return u @ last.T
 
 
 class LayerwiseMemN2N(MemN2N):
@@ -259,7 +272,8 @@ class LayerwiseMemN2N(MemN2N):
         self.pairs = [(0, 1)] * self.hops
         self.question = self._word_table()
         self.mix = _normal_linear(self.dim, self.dim, self.std)  # H
-        self.answer = _normal_linear(self.dim, vocab_size, self.std)  # W
+        candidates = vocab_size + (self.memory_size if self.answers_times else 0)
+        self.answer = _normal_linear(self.dim, candidates, self.std)  # W
 
     def _question_table(self):
         return self.question.weight

@@ -114,8 +114,12 @@ class Predictor:
                               hint=f"Use {usage} with this run, or pass another with --run.")
 
     def _top(self, scores, k):
-        """Softmax over the real words (not <pad> or <unk>), best ``k`` first."""
-        scores = np.asarray(scores, dtype=np.float64).copy()
+        """Softmax over the real words (not <pad> or <unk>), best ``k`` first.
+
+        A memory network's scores may go on past the words (its ages are answer
+        candidates too, as time words); the listing is of words.
+        """
+        scores = np.asarray(scores, dtype=np.float64)[:len(self.vocab.words)].copy()
         scores[[PAD_ID, UNK_ID]] = -np.inf
         probs = np.exp(scores - scores.max())
         probs /= probs.sum()

@@ -19,8 +19,11 @@ So by default (``train.threads: auto``) each epoch decides from two facts:
   over its first batches and keeps the faster per batch, and later quiet
   epochs reuse that answer.
 
-Until a reading spans enough time to count (the first epoch, or epochs
-shorter than ``MIN_WINDOW``), an epoch keeps the count it has: one at first.
+A run starts on one thread and reads the load as soon as enough time has
+passed to read it (``MIN_WINDOW``); an epoch that starts too soon after the
+last reading keeps the count it has. Two threads are kept only if they are
+clearly faster (``SECOND_THREAD_GAIN``): their spinning costs the rest of
+the machine too.
 
 Where the counters cannot be read (not Linux) or there is one core, training
 uses one thread. ``--threads N`` (or ``train.threads: N``) fixes the count;
@@ -38,7 +41,8 @@ from ..errors import ConfigError
 from .config.limits import MAX_THREADS
 
 CHOICES = (1, 2)  # the counts a quiet epoch tries: more rarely pays for products this small
-PROBE_BATCHES = 4  # batches the first quiet epoch runs on each count before choosing
+PROBE_BATCHES = 8  # batches run on each count, once a run, before choosing
+SECOND_THREAD_GAIN = 0.95  # two threads must take at most this share of one's time per batch
 BUSY_CORES = 0.5  # others' use of our cores, in cores, from which one thread is faster
 MIN_WINDOW = 0.2  # seconds: a shorter window holds too few clock ticks to read a load from
 
@@ -143,13 +147,20 @@ class TunedThreads(FixedThreads):
 
     def batches(self, batches):
         """Yield an epoch's batches on the count the load and the first quiet measurement give."""
-        others = self.load.others()  # None: too short a time since the last reading; keep the count
+        batches = iter(batches)
+        others = self.load.others()  # None: too short a time since the last reading
+        if others is None and not self.chosen:  # the run's first batches: one thread until the load reads
+            for batch in batches:
+                yield batch
+                others = self.load.others()
+                if others is not None:
+                    break
         if others is not None and others < BUSY_CORES and self.quiet_choice is None:
             yield from self._measure(batches)
             return
         if others is not None:
             self.set(CHOICES[0] if others >= BUSY_CORES else self.quiet_choice)
-        self.chosen.append(self.threads)
+        self.chosen.append(self.threads)  # with no reading, the count the last epoch had
         yield from batches
 
     def _measure(self, batches):
@@ -172,6 +183,7 @@ class TunedThreads(FixedThreads):
 
     def _choose(self, seconds):
         """Keep the faster count from now on; the load was read as quiet just before measuring."""
-        self.quiet_choice = min(CHOICES, key=lambda count: statistics.median(seconds[count]))
+        one, two = (statistics.median(seconds[count]) for count in CHOICES)
+        self.quiet_choice = CHOICES[1] if two <= SECOND_THREAD_GAIN * one else CHOICES[0]
         self.set(self.quiet_choice)
         self.chosen.append(self.quiet_choice)

@@ -97,6 +97,9 @@ class MemN2NModel(Section):
     init_std: PositiveFloat = 0.1  # every weight starts from N(0, init_std^2)
     # Gated hops (GMemN2N): u <- o * T + u * (1 - T), T = sigmoid(W_T u + b_T), a gate per hop or one for all.
     gates: Literal["none", "per_hop", "global"] = "none"
+    # What the answer's softmax runs over: the words and, with temporal encoding, the ages, which are
+    # time words of the vocabulary in the authors' code (never right, but they take a share); or words only.
+    answer_candidates: Literal["words_and_times", "words"] = "words_and_times"
 
     @model_validator(mode="after")
     def _gates_need_adjacent_tying(self):
