@@ -54,18 +54,31 @@ class EmbeddingBag(Function):
             slot_tables = side * position[:, None, :]
         else:
             slot_tables = (side,) * words
+        self.n_rows, self.count, self.position, self.padding = side.shape[0], len(weights), position, padding
+        # A bag of nothing but padding (an empty memory slot: most slots of most stories) is zero and
+        # passes no gradient back, so only the bags holding a word are computed, here and in backward.
+        self.filled = None if padding is None else (ids != padding).any(axis=-1)
+        if self.filled is None or self.filled.all():
+            self.filled, self.ids = None, ids
+            return self._bags(slot_tables, ids)
+        self.ids = ids[self.filled]
+        out = xp.zeros(ids.shape[:-1] + side.shape[1:], dtype=side.dtype)
+        out[self.filled] = self._bags(slot_tables, self.ids)
+        return out
+
+    @staticmethod
+    def _bags(slot_tables, ids):
         # One gather per word slot, added in place: cheaper than gathering (..., words, k * dim) and summing it.
         out = slot_tables[0][ids[..., 0]]
-        for j in range(1, words):
+        for j in range(1, ids.shape[-1]):
             out += slot_tables[j][ids[..., j]]
-        self.ids, self.position, self.padding = ids, position, padding
-        self.n_rows, self.count = side.shape[0], len(weights)
         return out
 
     def backward(self, gy):
         xp = get_array_module(gy)
         ids = self.ids.reshape(-1, self.ids.shape[-1]) % self.n_rows  # (bags, words); negative ids count from the end
-        g = gy.reshape(len(ids), -1)  # (bags, k * dim)
+        g = gy[self.filled] if self.filled is not None else gy
+        g = g.reshape(len(ids), -1)  # (bags, k * dim)
         bags, words = ids.shape
         if xp is not np or ids.size * self.n_rows > ONE_HOT_LIMIT:
             grad = self._scattered(xp, ids, g)
