@@ -125,6 +125,15 @@ def test_an_epoch_too_soon_to_read_keeps_the_count_it_has():
     assert plan.chosen == [2, 2, 1, 1]
 
 
+def test_an_epoch_that_ends_with_its_last_probe_still_chooses():
+    from minigrad.tool.threads import PROBE_BATCHES
+
+    plan = _tuned(QUIET)
+    with plan:
+        _run_epoch(plan, 2 * PROBE_BATCHES, {1: 1.0, 2: 0.6})
+        assert plan.chosen == [2] and plan.quiet_choice == 2
+
+
 def test_an_epoch_too_short_to_measure_runs_on_one_thread():
     plan = _tuned(QUIET, QUIET)
     with plan:

@@ -168,15 +168,15 @@ class TunedThreads(FixedThreads):
         seconds = {count: [] for count in CHOICES}
         probes = PROBE_BATCHES * len(CHOICES)
         for i, batch in enumerate(batches):
-            if i < probes:  # alternate, so a change in load or batch size hits every count alike
-                self.set(CHOICES[i % len(CHOICES)])
-                start = self.clock()
+            if i >= probes:
                 yield batch
-                seconds[self.threads].append(self.clock() - start)
                 continue
-            if i == probes:
-                self._choose(seconds)
+            self.set(CHOICES[i % len(CHOICES)])  # alternate, so a change in load or batch size hits every count alike
+            start = self.clock()
             yield batch
+            seconds[self.threads].append(self.clock() - start)
+            if i == probes - 1:  # chosen once the last probe is timed, even when the epoch ends there
+                self._choose(seconds)
         if len(seconds[CHOICES[-1]]) < PROBE_BATCHES:  # too short an epoch to tell: one thread
             self.set(CHOICES[0])
             self.chosen.append(CHOICES[0])
