@@ -61,6 +61,21 @@ def test_a_suites_runs_are_tagged_with_suite_task_and_seed(tmp_path, monkeypatch
     assert {r.data.tags["suite"] for r in runs} == {"mine"}
 
 
+def test_runs_that_open_a_new_store_at_once_are_all_recorded(tmp_path, monkeypatch):
+    """Two suite workers meeting a store that does not exist yet: one creates its tables and the
+    experiment, the other waits for it, and neither run fails."""
+    from mlflow import MlflowClient
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    config = write_config(tmp_path, {**TINY_QA, "train": {"epochs": 1, "seed": 0, "loggers": ["mlflow"]}})
+    result = invoke("suite", config, "--tasks", "1", "--seeds", "2", "--out", tmp_path / "suites" / "two",
+                    "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'suites' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("two").experiment_id])
+    assert sorted(r.data.tags["seed"] for r in runs) == ["0", "1"]
+
+
 @pytest.mark.parametrize("logger, package", [("tensorboard", "tensorboardX"), ("mlflow", "mlflow")])
 def test_a_missing_package_is_said_before_training(tmp_path, monkeypatch, logger, package):
     real = importlib.util.find_spec

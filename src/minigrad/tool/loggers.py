@@ -9,17 +9,20 @@ when the run ends, however it ends.
   --logdir runs`` shows every run's scalars.
 - ``mlflow`` records the run in an MLflow tracking store
   (``pip install 'minigrad[mlflow]'``): ``MLFLOW_TRACKING_URI`` if set, else
-  ``mlflow.db`` (SQLite) beside the folder that receives the runs. The
+  ``mlflow.db`` (SQLite) beside the folder that receives the runs (with
+  ``mlflow.lock``, which runs opening the store at once take in turn). The
   experiment is the run file's name, or the suite's folder for a suite's
   runs (tagged with task and seed); the resolved run file is logged as
   parameters, every row as metrics at its epoch, and the run folder as
   artifacts when the run ends. A resumed run continues its MLflow run.
 """
 
+import fcntl
 import importlib.util
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -88,9 +91,12 @@ class MlflowLogger:
 
         self.run_dir = Path(session.run_dir)
         store = Path(session.config.train.out).resolve().parent
-        self.client = MlflowClient(tracking_uri=os.environ.get("MLFLOW_TRACKING_URI")
-                                   or f"sqlite:///{store / 'mlflow.db'}")
-        self.run_id = self._continued() or self._new_run(session, store)
+        # A suite's workers open the store at the same moment: the first to reach a new one creates
+        # its tables and the experiment, so they take turns until their run exists.
+        with _one_at_a_time(store / "mlflow.lock"):
+            self.client = MlflowClient(tracking_uri=os.environ.get("MLFLOW_TRACKING_URI")
+                                       or f"sqlite:///{store / 'mlflow.db'}")
+            self.run_id = self._continued() or self._new_run(session, store)
 
     def _continued(self):
         file = self.run_dir / MLFLOW_RUN_FILE
@@ -124,6 +130,19 @@ class MlflowLogger:
     def close(self, ended):
         self.client.log_artifacts(self.run_id, str(self.run_dir))
         self.client.set_terminated(self.run_id, {"finished": "FINISHED", "interrupted": "KILLED"}.get(ended, "FAILED"))
+
+
+@contextmanager
+def _one_at_a_time(path):
+    """Hold an exclusive lock on the file ``path`` (made if missing) while the block runs; other
+    processes asking for it wait. The kernel lets go of it if the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
 
 
 def _param(key, value):
