@@ -1,5 +1,5 @@
 """The memory network's ops and model: exact values on hand-computed examples,
-masking of empty slots, and the nil word that contributes nothing and never learns."""
+masking of empty slots, and the nil word that contributes nothing and is held at zero."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from minigrad import Tensor
 from minigrad.nn import Embedding
 from minigrad.models.memory import AdjacentMemN2N, LayerwiseMemN2N, memn2n, position_encoding
 from minigrad.ops import EmbeddingBag, MaskedSoftmax, ZeroRow
-from minigrad.optim import SGD
+from minigrad.optim import SGD, clip_each_matrix
 
 TABLE = np.array([[9.0, 9.0], [1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])  # row 0 is <pad>
 
@@ -178,25 +178,47 @@ def test_the_age_is_the_last_word_of_the_position_encoding():
     np.testing.assert_array_equal(embedded[0, 2], 0.0)  # the empty slot: a zero vector
 
 
+def _word_tables(net):
+    return [p for name, p in net.named_parameters() if name.startswith(("tables", "question"))]
+
+
 @pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
-def test_the_nil_word_contributes_nothing_and_its_rows_stay_zero(tying):
+def test_the_nil_word_adds_nothing_has_a_gradient_and_is_set_back_to_zero(tying):
+    """As in the authors' code: nil is an ordinary row held at zero. It adds nothing, it has a
+    gradient (which clipping measures), and after every step it is zero again."""
     net = model(tying)
+    tables = _word_tables(net)
+    assert all((p.numpy()[0] == 0).all() for p in tables)
     before = net(MEMORIES, QUESTIONS, TIMES, MASK).numpy()
-    tables = [p for name, p in net.named_parameters() if name.startswith(("tables", "question"))]
-    for p in tables:
-        assert (p.numpy()[0] == 0).all()
-        p.data[0] = 5.0  # whatever the nil row holds, it is read as zero
-    np.testing.assert_array_equal(net(MEMORIES, QUESTIONS, TIMES, MASK).numpy(), before)
-    for p in tables:
-        p.data[0] = 0.0
+    net(MEMORIES, QUESTIONS, TIMES, MASK).cross_entropy(np.array([3, 5])).backward()
+    assert all(np.abs(p.grad.numpy()[0]).sum() > 0 for p in tables)
     optimizer = SGD(net.parameters(), lr=0.5)
     for _ in range(3):
+        optimizer.zero()
         net(MEMORIES, QUESTIONS, TIMES, MASK).cross_entropy(np.array([3, 5])).backward()
         optimizer.step()
-    for p in tables:
-        assert (p.numpy()[0] == 0).all()
-        assert np.abs(p.numpy()[1:]).sum() > 0
+        assert any(np.abs(p.numpy()[0]).sum() > 0 for p in tables)  # the step moved nil...
+        net.after_step()
+        assert all((p.numpy()[0] == 0).all() for p in tables)  # ...and after_step set it back
+    assert all(np.abs(p.numpy()[1:]).sum() > 0 for p in tables)
     assert net(MEMORIES, QUESTIONS, TIMES, MASK).numpy().tolist() != before.tolist()  # it did learn
+
+
+def test_clipping_measures_the_nil_rows_gradient_with_its_matrix():
+    """The authors' Weight.m takes norm() of the whole gradient, the nil row's included, so a
+    large nil gradient shortens the word vectors' clipped step."""
+    net = model("adjacent")
+    net.linear_start = True  # raw scores: large gradients, as in the first epochs
+    net(MEMORIES, QUESTIONS, TIMES, MASK).cross_entropy(np.array([3, 5])).backward()
+    groups = net.weight_matrices()
+    matrix = np.concatenate([p.grad.numpy() for p in groups[0]])  # table 0: its words (nil first), its ages
+    assert [p is q for p, q in zip(groups[0], [net.tables[0].weight, net.times[0].weight])] == [True, True]
+    without_nil = np.linalg.norm(matrix[1:], 2)
+    assert without_nil < 0.9 * np.linalg.norm(matrix, 2)  # here nil's gradient is what decides the norm
+    words = net.tables[0].weight.grad.numpy()[1:].copy()
+    clip_each_matrix(groups, 0.1, "spectral")
+    np.testing.assert_allclose(net.tables[0].weight.grad.numpy()[1:], words * 0.1 / np.linalg.norm(matrix, 2),
+                               rtol=1e-4)
 
 
 def test_adjacent_tying_shares_tables_between_hops():

@@ -260,6 +260,15 @@ def test_minigrad_train_learns_task_1_with_a_validation_split(trained):
     assert float(rows[-1]["test_acc"]) >= 0.95 and float(rows[-1]["valid_acc"]) >= 0.95
 
 
+def test_training_holds_the_nil_rows_at_zero(trained):
+    """Each step moves the nil rows (they have a gradient); training sets them back after it."""
+    _, run_dir = trained
+    with np.load(run_dir / "weights.npz") as saved:
+        tables = [saved[name] for name in saved.files if name.startswith("tables.")]
+    assert len(tables) == 4
+    assert all((table[0] == 0).all() and np.abs(table[1:]).sum() > 0 for table in tables)
+
+
 def test_runs_without_a_validation_split_have_no_valid_columns(tmp_path):
     result = invoke("train", write_config(tmp_path, TINY_MEMN2N, data={"valid_fraction": 0.0, "train_size": 64},
                                           train={"epochs": 6}))

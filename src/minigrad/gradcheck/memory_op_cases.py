@@ -30,6 +30,15 @@ def _side_by_side_bag(*weights, ids, position=1.0, padding=None):
     return np.concatenate(bags, axis=-1)
 
 
+def _nil_zero(*shape):
+    """A table whose row 0, the nil word, is zero, as the memory network holds it."""
+    def make(rng):
+        table = rng.standard_normal(shape)
+        table[0] = 0
+        return table
+    return make
+
+
 def _zero_row(weight, row):
     out = weight.copy()
     out[row] = 0
@@ -59,6 +68,14 @@ CASES = [
          lambda a, b, c, i: EmbeddingBag.apply(a, b, c, ids=i.data, position=POSITION, padding=0),
          [normal(6, 3), normal(6, 3), normal(6, 3), fixed(IDS)],
          lambda a, b, c, i: _side_by_side_bag(a, b, c, ids=i, position=POSITION, padding=0)),
+    # Its forward leaves out the all-nil bag only while row 0 is zero, so the gradient there comes
+    # from the left-out bags' formula, and the finite differences (row 0 moved) from real gathers.
+    case("embedding_bag", "two tables side by side, position weights, nil 0 (rows zero), ids (2,3,4)",
+         lambda a, b, i: EmbeddingBag.apply(a, b, ids=i.data, position=POSITION, nil=0),
+         [_nil_zero(6, 3), _nil_zero(6, 3), fixed(IDS)],
+         lambda a, b, i: _side_by_side_bag(a, b, ids=i, position=POSITION)),
+    case("embedding_bag", "bag of words, nil 0 (row zero), ids (2,3,4)",
+         lambda w, i: EmbeddingBag.apply(w, ids=i.data, nil=0), [_nil_zero(6, 3), fixed(IDS)], _bag),
     case("embedding_bag", "two tables, one-word bags (lookups), ids (2,3,1)",
          lambda a, b, i: EmbeddingBag.apply(a, b, ids=i.data), [normal(5, 2), normal(5, 2), fixed(AGES)],
          lambda a, b, i: _side_by_side_bag(a, b, ids=i)),

@@ -47,7 +47,7 @@ def _reference(model):
 
     As in the authors' code, the age is one more word after a statement's
     words, at position J = words + 1 of the position encoding, and an empty
-    slot has no words and no age.
+    slot is all nil, so it adds nothing.
     """
     def weights(words):
         return position_encoding(words + 1, DIM) if model.position_encoding else np.ones((words + 1, DIM))
@@ -94,6 +94,7 @@ def _memn2n_case(tying, hops=2, linear_start=False, **options):
         params = model.parameters()
         for p in params:
             p.data = rng.standard_normal(p.shape) * 0.4
+        model.after_step()  # the nil rows back to zero; their gradient is checked with the rest
         return Trial(model, [MEMORIES, QUESTIONS, TIMES, MASK], _reference(model), params)
 
     encodings = " ".join(name for name, on in (("PE", options.get("position_encoding", True)),

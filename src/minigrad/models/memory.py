@@ -17,16 +17,24 @@ Two ways to share tables between hops (``tying``):
 
 With temporal encoding each memory also adds a learned vector for its age
 (0 = the most recent statement), from a table tied the same way as A and C.
-In the authors' code the age is one more word at the end of the statement,
-at position J of the position encoding (J is the longest sentence plus one),
-so with position encoding the age vector is weighted by the encoding's last
-row, and the words by its first J - 1 rows.
+As in the authors' code, the age is one more word at the end of the
+statement, at position J of the position encoding (J is the longest sentence
+plus one), and the ages are rows of the same matrix as the words: each table
+is read as its word vectors followed by its age vectors.
 
-An empty slot (a story shorter than the memory) is a zero vector, as the
-authors' all-nil memory is: its score is 0 and, with ``empty_slots =
-"attend"`` (the default, the authors' choice), it stays in the softmax, which
-lets the model put its weight on "no statement matches". The yes/no tasks
-need that. ``empty_slots = "mask"`` gives empty slots no weight instead.
+Padding is the authors' nil word: a row of every table that is read like
+any other and held at zero, set back to zero after every optimizer step
+(``after_step``). So it adds nothing, but it has a gradient, and clipping
+measures it with the rest of its matrix, as the authors' code does: in the
+memory network that row's gradient is often the largest of its matrix, so
+it decides how far the word vectors move on a clipped step.
+
+An empty slot (a story shorter than the memory) is all nil, as in the
+authors' code, so it is a zero vector: its score is 0 and, with
+``empty_slots = "attend"`` (the default, the authors' choice), it stays in
+the softmax, which lets the model put its weight on "no statement matches".
+The yes/no tasks need that. ``empty_slots = "mask"`` gives empty slots no
+weight instead.
 
 ``linear_start = True`` drops the memory softmax: the raw scores (zero at
 empty slots) weigh the values, which the paper found easier to start from.
@@ -43,7 +51,7 @@ paper.
 import numpy as np
 
 from .. import ops
-from ..backend import device_of, to_device
+from ..backend import device_of, get_array_module, to_device
 from ..data.vocab import PAD_ID
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
@@ -148,6 +156,15 @@ class MemN2N(Module):
         if self.temporal_encoding:
             self.times = [Embedding(self.memory_size, self.dim, std=self.std) for _ in range(count)]
 
+    def after_step(self):
+        """Set the nil word's rows back to zero, as the authors' code does after every update."""
+        for table in self.tables + self._own_word_tables():
+            table.weight.data[PAD_ID] = 0
+
+    def _own_word_tables(self):
+        """Word tables besides the memory tables (layer-wise tying's question table)."""
+        return []
+
     def weight_matrices(self):
         """Each table's word vectors and age vectors are the row blocks of one matrix.
 
@@ -183,9 +200,9 @@ class MemN2N(Module):
 
     def _bag(self, tables, ids):
         """(..., words) ids -> (..., len(tables) * dim): each table's sums of their (position-weighted)
-        vectors, side by side; ``<pad>`` adds nothing and its rows never learn."""
+        vectors, side by side. ``<pad>`` is the nil word: its rows are zero, so it adds nothing."""
         position = self._position(ids.shape[-1], ids)[:-1] if self.position_encoding else None
-        return ops.EmbeddingBag.apply(*tables, ids=ids, position=position, padding=PAD_ID)
+        return ops.EmbeddingBag.apply(*tables, ids=ids, position=position, nil=PAD_ID)
 
     def _position(self, words, like):
         """The position weights of sentences of ``words`` words, with one row more for the age word."""
@@ -195,24 +212,26 @@ class MemN2N(Module):
         return self._positions[key]
 
     def _embed_memories(self, memories, times, mask):
-        """Every memory table's vectors (batch, slots, dim), with their age vectors added.
+        """Every memory table's vectors (batch, slots, dim), its age vectors included.
 
-        All tables read the same ids, so they are bagged together, and so are
-        the age tables: an age is the statement's last word, weighted as
-        position J, and an empty slot has none (it stays a zero vector).
+        All tables read the same ids, so they are bagged together. With
+        temporal encoding a statement's age is its last word, at position J:
+        age a is row ``vocab_size + a`` of a table read as its words and then
+        its ages. An empty slot's age word is nil, as all its words are.
         """
         batch, slots, words = memories.shape
-        bags = self._bag([t.weight for t in self.tables], memories)
+        tables = [t.weight for t in self.tables]
         if self.times:
-            position = self._position(words, memories)[-1:] if self.position_encoding else None
-            ages = ops.EmbeddingBag.apply(*[t.weight for t in self.times], ids=times[..., None], position=position)
-            bags = bags + ages * self._filled(mask, ages.data)
+            xp = get_array_module(memories)
+            ages = xp.where(mask, times + self.vocab_size, PAD_ID).astype(memories.dtype)
+            memories = xp.concatenate([memories, ages[..., None]], axis=-1)
+            tables = [ops.Concat.apply(t, a.weight, dim=0) for t, a in zip(tables, self.times)]
+        position = self._position(words, memories) if self.position_encoding else None
+        if position is not None and not self.times:
+            position = position[:-1]
+        bags = ops.EmbeddingBag.apply(*tables, ids=memories, position=position, nil=PAD_ID)
         side = bags.reshape(batch, slots, len(self.tables), self.dim)
         return [side[:, :, i] for i in range(len(self.tables))]
-
-    def _filled(self, mask, like):
-        """(batch, slots, 1): 1 where a slot holds a statement, 0 where it is empty."""
-        return to_device(mask[..., None].astype(like.dtype), device_of(like))
 
     def _attention(self, keys, u, mask):
         """Weights (batch, slots) of u against every key; an empty slot's key is zero, and so is its score."""
@@ -253,7 +272,7 @@ class AdjacentMemN2N(MemN2N):
         return u + o
 
     def _answer(self, u):
-        last = self.tables[-1].table()  # the padding row held at zero
+        last = self.tables[-1].weight  # nil is a candidate too, with its zero row, as in the authors' code
         if self.answers_times:  # word scores first, then one per age
             last = ops.Concat.apply(last, self.times[-1].weight, dim=0)
         return u @ last.T
@@ -277,6 +296,9 @@ class LayerwiseMemN2N(MemN2N):
 
     def _question_table(self):
         return self.question.weight
+
+    def _own_word_tables(self):
+        return [self.question]
 
     def _next(self, u, o):
         return self.mix(u) + o

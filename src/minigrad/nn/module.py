@@ -73,6 +73,10 @@ class Module:
         """
         return [[p] for p in self.parameters()]
 
+    def after_step(self):
+        """Called by training after every optimizer step. A model that holds some
+        weights at fixed values (the memory network's nil rows) restores them here."""
+
     def get_parameters(self):
         """The lesson's name for ``parameters()``."""
         return self.parameters()

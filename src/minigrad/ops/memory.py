@@ -37,16 +37,27 @@ class EmbeddingBag(Function):
     i * dim .. (i + 1) * dim: tables that read the same ids share one gather
     per word slot and one product in the backward. ``position`` is an
     optional (words, dim) array of weights l_j (position encoding); without
-    it every l_j is 1 and this is a plain bag of words. With ``padding`` (an
-    id), that word adds nothing and its rows get no gradient, as if each
-    table were read through ``ZeroRow``.
+    it every l_j is 1 and this is a plain bag of words.
+
+    Two ways to treat the id that fills out short sentences and empty slots:
+
+    * ``padding``: that word adds nothing and its rows get no gradient, as if
+      each table were read through ``ZeroRow``;
+    * ``nil``: its rows are read like any other's, so they get their
+      gradient; the caller holds them at zero (the memory network authors'
+      nil word), and while they are zero a bag of nothing but ``nil`` is
+      zero and is not gathered.
+
+    Either way a bag of nothing but that id (most memory slots of most
+    stories) costs no gathers, here or in backward.
     """
 
-    def forward(self, *weights, ids, position=None, padding=None):
+    def forward(self, *weights, ids, position=None, padding=None, nil=None):
         xp = get_array_module(ids)
         side = xp.concatenate(weights, axis=1)  # (vocab, k * dim), a fresh array
         if padding is not None:
             side[padding] = 0
+        blank = padding if nil is None or side[nil].any() else nil  # the id of the bags known to be zero
         words = ids.shape[-1]
         if position is not None:
             # The weights go on the small (words, vocab, k * dim) tables, not on every bag's copy of them.
@@ -55,9 +66,8 @@ class EmbeddingBag(Function):
         else:
             slot_tables = (side,) * words
         self.n_rows, self.count, self.position, self.padding = side.shape[0], len(weights), position, padding
-        # A bag of nothing but padding (an empty memory slot: most slots of most stories) is zero and
-        # passes no gradient back, so only the bags holding a word are computed, here and in backward.
-        self.filled = None if padding is None else (ids != padding).any(axis=-1)
+        self.nil, self.words = nil, words
+        self.filled = None if blank is None else (ids != blank).any(axis=-1)
         if self.filled is None or self.filled.all():
             self.filled, self.ids = None, ids
             return self._bags(slot_tables, ids)
@@ -93,7 +103,15 @@ class EmbeddingBag(Function):
             grad = sums.sum(axis=0)
         if self.padding is not None:
             grad[self.padding] = 0
+        elif self.nil is not None and self.filled is not None:
+            grad[self.nil] += self._blank_gradient(xp, gy)
         return tuple(xp.split(grad, self.count, axis=1))
+
+    def _blank_gradient(self, xp, gy):
+        """The nil rows' gradient from the bags left out: each holds nil at every slot j, so sum_j l_j * g."""
+        blank = gy[~self.filled].reshape(-1, gy.shape[-1]).sum(axis=0)
+        weights = self.position.sum(axis=0) if self.position is not None else self.words
+        return weights * blank
 
     def _scattered(self, xp, ids, g):
         """The same (vocab, k * dim) gradient as one scatter-add of every slot's l_j * g (large vocabularies, GPUs)."""

@@ -50,6 +50,7 @@ def train_epoch(session, epoch, on_batch=None):
         if clip:
             _clip(session, clip, matrices, norm)
         optimizer.step()
+        session.model.after_step()
         total_loss, total, right = total_loss + value * n, total + n, right + r
         examples += len(batch[-1])
         if on_batch:
