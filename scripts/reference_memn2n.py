@@ -64,6 +64,9 @@ class Settings:
     random_time: float = 0.1     # randomize_time
     valid_fraction: float = 0.1  # train_range / val_range
     random_valid: bool = False   # joint config: a random permutation picks the held-out 10%
+    # Not the authors' code: minigrad's ways, to measure what each difference does.
+    sampling: str = "replacement"  # or "shuffle": each epoch visits every question once
+    valid_per_task: bool = False   # joint: the last 10% of each task's questions validate
     matlab_eval: bool = False    # evaluate only whole batches of 32, as train.m / test.m do
     verbose: bool = False
 
@@ -345,8 +348,7 @@ class Trainer:
             cost = 0.0
             # CODE (train.m): floor(N / 32) batches an epoch, each of 32
             # questions drawn uniformly WITH replacement (randi), not a shuffle.
-            for _ in range(n_train // s.batch_size):
-                index = self.rng.integers(0, n_train, size=s.batch_size)
+            for index in self.epoch_batches(n_train):
                 mem, query, answer = self.batch_tensors(subset(train, index), noisy=True)
                 logits = self.model.logits(mem, query)
                 loss = loss_fn(logits, answer)
@@ -360,6 +362,14 @@ class Trainer:
                 valid_error = self.evaluate(valid)
                 print(f"{label} epoch {ep:3d} lr {lr:.6f} | train cost {cost / max(seen, 1):.4f} "
                       f"error {self.train_running_error:.2f} | valid error {valid_error:.2f}", flush=True)
+
+    def epoch_batches(self, n: int):
+        """One epoch's batches of question indices, as ``sampling`` says."""
+        bs = self.s.batch_size
+        if self.s.sampling == "shuffle":  # minigrad's way: every question once, the last batch short
+            order = self.rng.permutation(n)
+            return [order[start:start + bs] for start in range(0, n, bs)]
+        return [self.rng.integers(0, n, size=bs) for _ in range(n // bs)]
 
     def evaluate(self, ex: Examples) -> float:
         """Error (%) without noise; batches taken in order (train.m's validation, test.m)."""
@@ -400,6 +410,17 @@ def split_train_valid(n: int, settings: Settings, rng: np.random.Generator):
     cut = int(math.floor((1.0 - settings.valid_fraction) * n))
     order = rng.permutation(n) if settings.random_valid else np.arange(n)
     return order[:cut], order[cut:]
+
+
+def split_each_task(counts, settings: Settings):
+    """minigrad's joint split: the last 10% of each task's questions, in file order."""
+    train, valid, start = [], [], 0
+    for n in counts:
+        cut = start + int(math.floor((1.0 - settings.valid_fraction) * n))
+        train.append(np.arange(start, cut))
+        valid.append(np.arange(cut, start + n))
+        start += n
+    return np.concatenate(train), np.concatenate(valid)
 
 
 def train_task(task: int, seed: int, settings: Settings | None = None, data_dir: Path | str = DATA_DIR) -> dict:
@@ -445,13 +466,17 @@ def train_joint(seed: int, settings: Settings | None = None, data_dir: Path | st
     start = time.perf_counter()
     vocab = Vocab()
     train_parsed = parse_babi([task_file(t, "train", data_dir) for t in range(1, 21)], vocab)
+    per_task = [len(parse_babi([task_file(t, "train", data_dir)], Vocab()).questions) for t in range(1, 21)]
     test_parsed = {t: parse_babi([task_file(t, "test", data_dir)], vocab) for t in range(1, 21)}
     slots = min(settings.memory_cap, train_parsed.max_sentences)
     words = train_parsed.max_words
     train_all = build_examples(train_parsed, slots, words)
     tests = {t: build_examples(p, slots, words) for t, p in test_parsed.items()}
     trainer = Trainer(settings, len(vocab), slots, words, seed)
-    train_idx, valid_idx = split_train_valid(len(train_all.answer), settings, trainer.rng)
+    if settings.valid_per_task:
+        train_idx, valid_idx = split_each_task(per_task, settings)
+    else:
+        train_idx, valid_idx = split_train_valid(len(train_all.answer), settings, trainer.rng)
     train, valid = subset(train_all, train_idx), subset(train_all, valid_idx)
     trainer.fit(train, valid)
     test_errors = {t: trainer.evaluate(ex) for t, ex in tests.items()}
@@ -473,10 +498,15 @@ def main(argv=None):
     parser.add_argument("--matlab-eval", action="store_true",
                         help="score only whole batches of 32, as the Matlab code does")
     parser.add_argument("--verbose", action="store_true", help="one line per epoch")
+    parser.add_argument("--sampling", choices=["replacement", "shuffle"], default="replacement",
+                        help="batches drawn with replacement (the code) or every question once an epoch (minigrad)")
+    parser.add_argument("--valid-per-task", action="store_true",
+                        help="joint: validate on the last 10%% of each task (minigrad) instead of a random 10%%")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    overrides = dict(matlab_eval=args.matlab_eval, verbose=args.verbose)
+    overrides = dict(matlab_eval=args.matlab_eval, verbose=args.verbose, sampling=args.sampling,
+                     valid_per_task=args.valid_per_task)
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
     if args.ls_epochs is not None:
