@@ -67,17 +67,20 @@ class LSTMLayer(Function):
         xp = get_array_module(xz)
         steps, n = xz.shape[0], w_hh.shape[0]
         scale, shift = _gate_scale_and_shift(xp, n, xz.dtype)
-        acts = xp.empty_like(xz)  # gate values i, f, g, o after their nonlinearities
+        # The scale inside the tanh goes on xz and W_hh once, rather than on z at every step.
+        # It is 0.5 or 1, so the products are exactly what scaling z would give.
+        acts = xz * scale  # becomes the gate values i, f, g, o after their nonlinearities
+        w_scaled = w_hh * scale
         cs = xp.empty((steps,) + c0.shape, dtype=xz.dtype)
         tanh_cs = xp.empty_like(cs)
         out = xp.empty((steps + 1,) + c0.shape, dtype=xz.dtype)
         input_gated = xp.empty_like(c0)  # sigmoid(i) tanh(g), reused every step
+        recurrent = xp.empty_like(acts[0])  # h @ W_hh (scaled), reused every step
         h, c = h0, c0
         for t in range(steps):
-            a = xp.matmul(h, w_hh, out=acts[t])
-            a += xz[t]
+            a = acts[t]
+            a += xp.matmul(h, w_scaled, out=recurrent)
             # sigmoid on i, f, o and tanh on g, as one tanh over all four blocks
-            a *= scale
             xp.tanh(a, out=a)
             a *= scale
             a += shift
