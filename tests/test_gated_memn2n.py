@@ -83,7 +83,8 @@ def test_a_shut_gate_keeps_the_question(kind):
     """T = 0: u never changes, so the answer is the question's vector read out, whatever the story."""
     gated = small(gates=kind)
     set_gates(gated, -50.0)
-    read_out = np.concatenate([gated.tables[-1].table().data, gated.times[-1].weight.data])  # words, then ages
+    slots = MEMORIES.shape[1]  # words, then the ages of this memory's slots
+    read_out = np.concatenate([gated.tables[-1].weight.data, gated.times[-1].weight.data[:slots]])
     u = gated._bag([gated.tables[0].weight], QUESTIONS).data
     np.testing.assert_allclose(gated(*BATCH).data, u @ read_out.T, rtol=1e-6)
     other_story = np.where(MEMORIES > 0, 7 - MEMORIES, 0)

@@ -159,7 +159,7 @@ def test_an_empty_slot_has_no_age(tying, empty_slots, linear_start):
     net = model(tying, empty_slots=empty_slots)
     net.linear_start = linear_start
     scores, weights = net.attend(MEMORIES, QUESTIONS, TIMES, MASK)
-    assert scores.shape == (2, 7 + 5) and len(weights) == 3  # 7 words, then 5 ages
+    assert scores.shape == (2, 7 + 3) and len(weights) == 3  # 7 words, then the ages of 3 slots
     if linear_start or empty_slots == "mask":
         assert all(p.numpy()[0, 2] == 0.0 for p in weights)  # a zero key scores 0; masked: no weight
     times = TIMES.copy()
@@ -214,7 +214,7 @@ def test_clipping_measures_the_nil_rows_gradient_with_its_matrix():
     matrix = np.concatenate([p.grad.numpy() for p in groups[0]])  # table 0: its words (nil first), its ages
     assert [p is q for p, q in zip(groups[0], [net.tables[0].weight, net.times[0].weight])] == [True, True]
     without_nil = np.linalg.norm(matrix[1:], 2)
-    assert without_nil < 0.9 * np.linalg.norm(matrix, 2)  # here nil's gradient is what decides the norm
+    assert without_nil < 0.95 * np.linalg.norm(matrix, 2)  # nil's gradient raises the norm
     words = net.tables[0].weight.grad.numpy()[1:].copy()
     clip_each_matrix(groups, 0.1, "spectral")
     np.testing.assert_allclose(net.tables[0].weight.grad.numpy()[1:], words * 0.1 / np.linalg.norm(matrix, 2),
@@ -258,15 +258,16 @@ def test_temporal_encoding_tells_ages_apart():
 
 @pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
 def test_the_ages_are_answer_candidates_as_the_authors_time_words_are(tying):
-    """The answer's softmax runs over the words and the 5 ages: the time words of the authors' vocabulary."""
+    """The answer's softmax runs over the words and the ages a memory of 3 slots can hold (of the model's 5):
+    the authors' vocabulary has one time word per slot."""
     net = model(tying)
     scores = net(MEMORIES, QUESTIONS, TIMES, MASK).numpy()
-    assert scores.shape == (2, 7 + 5)
+    assert scores.shape == (2, 7 + 3)
     if tying == "adjacent":  # an age's score is u . (its age vector in the last table)
         words_only = model(tying, answer_candidates="words")
         u_scores = words_only(MEMORIES, QUESTIONS, TIMES, MASK).numpy()
         np.testing.assert_array_equal(scores[:, :7], u_scores)  # the same weights: the words score alike
-        table, ages = net.tables[-1].weight.numpy(), net.times[-1].weight.numpy()
+        table, ages = net.tables[-1].weight.numpy(), net.times[-1].weight.numpy()[:3]
         u = np.linalg.lstsq(table[1:], scores[:, 1:7].T, rcond=None)[0].T  # recover u from the word scores
         np.testing.assert_allclose(scores[:, 7:], u @ ages.T, rtol=1e-3, atol=1e-4)
     # the ages take a share of the probability, so the loss is not the words-only softmax's

@@ -72,10 +72,11 @@ def _reference(model):
                 scores, mask if model.empty_slots == "mask" else everywhere)
             o = np.einsum("bm,bmd->bd", p, embedded[value])
             u = _gated(model, hop, u, o) if model.gates else (u @ model.mix.weight.data if layerwise else u) + o
+        candidates = VOCAB + (memories.shape[1] if model.answers_times else 0)  # the words, then one age per slot
         if layerwise:
-            return u @ model.answer.weight.data
+            return (u @ model.answer.weight.data)[:, :candidates]
         ages = [model.times[-1].weight.data] if model.answers_times else []
-        return u @ np.concatenate([tables[-1]] + ages).T
+        return (u @ np.concatenate([tables[-1]] + ages).T)[:, :candidates]
 
     return run
 

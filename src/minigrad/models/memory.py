@@ -102,8 +102,9 @@ class MemN2N(Module):
     arrays: memories (batch, slots, words) and questions (batch, words) of
     word ids, each slot's age ``times`` (batch, slots) and ``mask``
     (batch, slots), true where a slot holds a statement. It returns answer
-    scores (batch, vocab), followed by one score per age (batch, vocab +
-    memory_size) when the ages are answer candidates.
+    scores (batch, vocab), followed by one score per age a memory of that
+    many slots can hold (batch, vocab + slots) when the ages are answer
+    candidates: the authors' vocabulary has as many time words as slots.
 
     Args:
         vocab_size: words in the vocabulary; id 0 is ``<pad>``, whose vectors stay zero.
@@ -191,7 +192,7 @@ class MemN2N(Module):
             o = (p.reshape(batch, 1, slots) @ embedded[value]).reshape(batch, self.dim)
             u = self._gated(hop, u, o) if self.gates else self._next(u, o)
             weights.append(p)
-        return self._answer(u), weights
+        return self._answer(u, memories.shape[1]), weights
 
     def _gated(self, hop, u, o):
         """u <- o * T + u * (1 - T), T = sigmoid(W_T u + b_T) of this hop's gate (the one gate if global)."""
@@ -250,7 +251,7 @@ class MemN2N(Module):
     def _next(self, u, o):
         raise NotImplementedError
 
-    def _answer(self, u):
+    def _answer(self, u, slots):
         raise NotImplementedError
 
 
@@ -271,10 +272,10 @@ class AdjacentMemN2N(MemN2N):
     def _next(self, u, o):
         return u + o
 
-    def _answer(self, u):
+    def _answer(self, u, slots):
         last = self.tables[-1].weight  # nil is a candidate too, with its zero row, as in the authors' code
-        if self.answers_times:  # word scores first, then one per age
-            last = ops.Concat.apply(last, self.times[-1].weight, dim=0)
+        if self.answers_times:  # word scores first, then one per age a memory of ``slots`` can hold
+            last = ops.Concat.apply(last, self.times[-1].weight[:slots], dim=0)
         return u @ last.T
 
 
@@ -303,8 +304,9 @@ class LayerwiseMemN2N(MemN2N):
     def _next(self, u, o):
         return self.mix(u) + o
 
-    def _answer(self, u):
-        return self.answer(u)
+    def _answer(self, u, slots):
+        scores = self.answer(u)
+        return scores[:, :self.vocab_size + slots] if self.answers_times else scores
 
 
 MODELS = {"adjacent": AdjacentMemN2N, "layerwise": LayerwiseMemN2N}
