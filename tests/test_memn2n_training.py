@@ -59,6 +59,19 @@ def test_the_shipped_config_has_the_authors_single_task_settings():
     assert (optimizer.name, optimizer.lr, optimizer.clip_norm, optimizer.clip_mode) == ("sgd", 0.005, 40, "per_parameter_spectral")
     assert (optimizer.schedule.every, optimizer.schedule.factor) == (25, 0.5)
     assert config.loss.reduction == "sum" and config.train.epochs == 120
+    assert config.data.sampling == "replacement"  # train.m draws each batch with randi
+
+
+@pytest.mark.parametrize("sampling, examples", [("replacement", 64), ("shuffle", 72)])
+def test_an_epoch_drawn_with_replacement_has_n_over_32_full_batches(tmp_path, sampling, examples):
+    """train_size 80 leaves 72 after the validation tenth: two batches of 32 draws, or all 72 once."""
+    data = dict(TINY_MEMN2N["data"], train_size=80, sampling=sampling)
+    session = start_session(load_config(write_config(tmp_path, TINY_MEMN2N, data=data)))
+    try:
+        assert training.train_epoch(session, 1)[2] == examples
+        assert training.n_batches(session.datasets.train, session.config.data) == (2 if examples == 64 else 3)
+    finally:
+        session.close()
 
 
 @pytest.mark.parametrize("sections, expected", [

@@ -7,6 +7,7 @@ import pytest
 
 from minigrad.data import (PAD_ID, UNK_ID, LMDataset, QADataset, build_datasets, build_vocabulary,
                            encode_context, encode_qa, load_task, pad)
+from minigrad.data.batching import batch_indices
 from minigrad.errors import DataError, VocabularyError
 
 
@@ -90,6 +91,20 @@ def test_same_seed_same_order_new_epoch_new_order(stories, lm_vocab):
     first_a, first_b = epoch(a), epoch(b)
     assert np.array_equal(first_a, first_b)
     assert not np.array_equal(first_a, epoch(a))
+
+
+def test_batches_drawn_with_replacement_are_full_and_uniform():
+    """sampling: replacement gives n // size full batches of random draws; without rng, file order."""
+    draws = [batch_indices(100, 32, np.random.default_rng(seed), replacement=True) for seed in range(300)]
+    batches = [b for epoch in draws for b in epoch]
+    assert len(batches) == 300 * 3 and {len(b) for b in batches} == {32}
+    counts = np.bincount(np.concatenate(batches), minlength=100)
+    assert counts.min() > 0.75 * counts.mean() and counts.max() < 1.25 * counts.mean()  # uniform
+    one_epoch = np.concatenate(list(batch_indices(100, 32, np.random.default_rng(0), replacement=True)))
+    assert len(set(one_epoch.tolist())) < 96  # repeats and misses, unlike a shuffle's 96 distinct
+    assert [len(b) for b in batch_indices(20, 32, np.random.default_rng(0), replacement=True)] == [32]
+    in_order = np.concatenate(list(batch_indices(100, 32, None, replacement=True)))
+    assert in_order.tolist() == list(range(100))  # evaluation: every example once, in order
 
 
 # ---- qa ------------------------------------------------------------------------------

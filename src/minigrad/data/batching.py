@@ -43,6 +43,21 @@ def _order(n, rng):
     return rng.permutation(n) if rng is not None else np.arange(n)
 
 
+def batch_indices(n, batch_size, rng=None, drop_last=False, replacement=False):
+    """The indices of each batch of one epoch over ``n`` examples.
+
+    Without ``rng``: 0..n-1 in order. With it, shuffled: every example once,
+    the last batch shorter unless ``drop_last``. With ``replacement`` as
+    well: max(1, n // batch_size) batches of ``batch_size`` examples, each
+    drawn uniformly at random, so an epoch may see one example twice and
+    another not at all (the memory network authors' code draws its batches
+    so).
+    """
+    if replacement and rng is not None:
+        return (rng.integers(0, n, batch_size) for _ in range(max(1, n // batch_size)))
+    return _chunks(_order(n, rng), batch_size, drop_last)
+
+
 def _chunks(order, batch_size, drop_last):
     """Consecutive slices of ``order`` of ``batch_size`` (the last may be shorter unless dropped)."""
     if batch_size < 1:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DataError
 from .babi import tokenize
-from .batching import ID_DTYPE, _chunks, _order, pad
+from .batching import ID_DTYPE, batch_indices, pad
 
 
 class LMBatch(NamedTuple):
@@ -58,13 +58,13 @@ class LMDataset:
         """The sentences of ``parts``, in order, as one dataset."""
         return cls([s for part in parts for s in part.sequences])
 
-    def batches(self, batch_size, rng=None, drop_last=False):
-        """Yield ``LMBatch`` es of up to ``batch_size`` sentences, shuffled by ``rng`` if given.
+    def batches(self, batch_size, rng=None, drop_last=False, replacement=False):
+        """Yield ``LMBatch`` es of up to ``batch_size`` sentences, drawn as ``batch_indices`` says.
 
         Each batch is as long as its longest sentence minus one (the last
         word is only a target, the first only an input).
         """
-        for index in _chunks(_order(len(self), rng), batch_size, drop_last):
+        for index in batch_indices(len(self), batch_size, rng, drop_last, replacement):
             chosen = [self.sequences[i] for i in index]
             # Pad inputs and targets separately, so a row's last word is never an input.
             yield LMBatch(pad([s[:-1] for s in chosen]), pad([s[1:] for s in chosen]))

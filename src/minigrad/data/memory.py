@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import DataError
 from .babi import PUNCTUATION, tokenize
-from .batching import _SENTENCE_END, ID_DTYPE, _chunks, _order, split_question
+from .batching import _SENTENCE_END, ID_DTYPE, batch_indices, split_question
 from .vocab import PAD_ID
 
 
@@ -143,14 +143,14 @@ class MemoryDataset:
         return MemoryDataset(self.memories[index], self.questions[index], self.answers[index],
                              self.counts[index], self.memory_size, self.random_noise)
 
-    def batches(self, batch_size, rng=None, drop_last=False):
-        """Yield ``MemoryBatch`` es of up to ``batch_size`` questions, shuffled by ``rng`` if given.
+    def batches(self, batch_size, rng=None, drop_last=False, replacement=False):
+        """Yield ``MemoryBatch`` es of up to ``batch_size`` questions, drawn as ``batch_indices`` says.
 
         Random noise is added to the ages of shuffled batches only, so
         evaluation (which never shuffles) always sees the true ages.
         """
         noisy = rng is not None and self.random_noise > 0
-        for index in _chunks(_order(len(self), rng), batch_size, drop_last):
+        for index in batch_indices(len(self), batch_size, rng, drop_last, replacement):
             counts = self.counts[index]
             times = self._noisy_times(counts, rng) if noisy else true_times(counts, self.slots)
             yield MemoryBatch(self.memories[index], self.questions[index], times,

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .babi import tokenize
-from .batching import ID_DTYPE, _chunks, _last, _order, pad, split_question
+from .batching import ID_DTYPE, _last, batch_indices, pad, split_question
 
 
 class QABatch(NamedTuple):
@@ -82,9 +82,9 @@ class QADataset:
         story_len, question_len = lengths or [max(sizes) for sizes in zip(*(p.lengths for p in parts))]
         return cls([e for part in parts for e in part.examples], story_len, question_len)
 
-    def batches(self, batch_size, rng=None, drop_last=False):
-        """Yield ``QABatch`` es of up to ``batch_size`` questions, shuffled by ``rng`` if given."""
-        for index in _chunks(_order(len(self), rng), batch_size, drop_last):
+    def batches(self, batch_size, rng=None, drop_last=False, replacement=False):
+        """Yield ``QABatch`` es of up to ``batch_size`` questions, drawn as ``batch_indices`` says."""
+        for index in batch_indices(len(self), batch_size, rng, drop_last, replacement):
             chosen = [self.examples[i] for i in index]
             yield QABatch(pad([e.story for e in chosen], self.story_len, side="left"),
                           pad([e.question for e in chosen], self.question_len, side="left"),

@@ -38,7 +38,8 @@ def train_epoch(session, epoch, on_batch=None):
     total_loss = total = right = examples = 0
     matrices = session.model.weight_matrices() if per_parameter else None  # the grouping never changes
     train, size = session.datasets.train, config.data.batch_size
-    batches = session.threads.batches(train.batches(size, rng, config.data.drop_last and len(train) >= size))
+    drop_last = config.data.drop_last and len(train) >= size
+    batches = session.threads.batches(train.batches(size, rng, drop_last, config.data.sampling == "replacement"))
     for i, batch in enumerate(batches):
         # Under MPI: this rank's share of the batch, and after backward every rank's gradients summed.
         loss, n, r = batch_loss(session, session.world.share(batch))
@@ -117,8 +118,13 @@ def _saved_epoch(session):
         return 0
 
 
-def n_batches(dataset, batch_size):
-    return math.ceil(len(dataset) / batch_size)
+def n_batches(dataset, data):
+    """How many batches an epoch of ``dataset`` has, as the ``data`` section draws them."""
+    if data.sampling == "replacement":
+        return max(1, len(dataset) // data.batch_size)
+    if data.drop_last and len(dataset) >= data.batch_size:
+        return len(dataset) // data.batch_size
+    return math.ceil(len(dataset) / data.batch_size)
 
 
 def learning_rate(config, epoch):
@@ -187,7 +193,7 @@ def train(session, on_epoch_start=None, on_batch=None, on_eval=None):
     Returns the list of metric rows (one per evaluation).
     """
     config = session.config
-    batches = n_batches(session.datasets.train, config.data.batch_size)
+    batches = n_batches(session.datasets.train, config.data)
     started = time.perf_counter() - (training_seconds(session.metrics) if session.metrics else 0.0)  # resumed: go on
     for epoch in range(session.start_epoch + 1, config.train.epochs + 1):
         if on_epoch_start:

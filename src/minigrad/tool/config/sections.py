@@ -66,6 +66,10 @@ class DataConfig(Section):
     # Training only: skip each epoch's last batch when it is short (the authors' QRN code does: a batch
     # of 4 after 28 of 32 would take as large a step as they). A set smaller than one batch still trains.
     drop_last: Annotated[bool, Field(strict=True)] = False
+    # Training only: how an epoch's batches are drawn. shuffle: every example once, in random order;
+    # replacement: len // batch_size batches, each of batch_size examples drawn at random (the
+    # memory network authors' code does), so an epoch may repeat some examples and miss others.
+    sampling: Literal["shuffle", "replacement"] = "shuffle"
 
     @field_validator("task", mode="before")
     @classmethod
