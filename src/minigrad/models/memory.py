@@ -16,25 +16,18 @@ Two ways to share tables between hops (``tying``):
   H mixes u between hops: u <- H u + o.
 
 With temporal encoding each memory also adds a learned vector for its age
-(0 = the most recent statement), from a table tied the same way as A and C.
-As in the authors' code, the age is one more word at the end of the
-statement, at position J of the position encoding (J is the longest sentence
-plus one), and the ages are rows of the same matrix as the words: each table
-is read as its word vectors followed by its age vectors.
+(0 = the most recent statement). As in the authors' code the age is one more
+word after the statement's, at position J of the position encoding (the
+longest sentence plus one), and the ages are rows of the words' matrix: a
+table is read as its word vectors, then its age vectors.
 
-Padding is the authors' nil word: a row of every table that is read like
-any other and held at zero, set back to zero after every optimizer step
-(``after_step``). So it adds nothing, but it has a gradient, and clipping
-measures it with the rest of its matrix, as the authors' code does: in the
-memory network that row's gradient is often the largest of its matrix, so
-it decides how far the word vectors move on a clipped step.
-
-An empty slot (a story shorter than the memory) is all nil, as in the
-authors' code, so it is a zero vector: its score is 0 and, with
-``empty_slots = "attend"`` (the default, the authors' choice), it stays in
-the softmax, which lets the model put its weight on "no statement matches".
-The yes/no tasks need that. ``empty_slots = "mask"`` gives empty slots no
-weight instead.
+Padding is the authors' nil word: an ordinary row of every table, set back
+to zero after every optimizer step (``after_step``). It adds nothing but has
+a gradient, which clipping measures with the rest of its matrix, as the
+authors' code does. An empty slot is all nil, a zero vector: with
+``empty_slots = "attend"`` (the default, the authors' choice) its score, 0,
+stays in the softmax, so a hop can put its weight on "no statement matches",
+which the yes/no tasks need; ``empty_slots = "mask"`` gives it no weight.
 
 ``linear_start = True`` drops the memory softmax: the raw scores (zero at
 empty slots) weigh the values, which the paper found easier to start from.
@@ -42,10 +35,8 @@ empty slots) weigh the values, which the paper found easier to start from.
 Gated hops (``gates``; Liu and Perez, "Gated End-to-End Memory Networks",
 EACL 2017) replace the sum u + o by a highway gate: T = sigmoid(W_T u + b_T),
 u <- o * T + u * (1 - T), one (W_T, b_T) per hop (``per_hop``) or one for
-every hop (``global``). An open gate (T = 1) passes the read o alone, a shut
-one (T = 0) keeps u; no T gives back the plain sum, so the gated model is its
-own recurrence, not a switch on the plain one. Adjacent tying only, as in the
-paper.
+every hop (``global``); no T gives back the plain sum. Adjacent tying only,
+as in the paper.
 """
 
 import numpy as np
@@ -102,9 +93,9 @@ class MemN2N(Module):
     arrays: memories (batch, slots, words) and questions (batch, words) of
     word ids, each slot's age ``times`` (batch, slots) and ``mask``
     (batch, slots), true where a slot holds a statement. It returns answer
-    scores (batch, vocab), followed by one score per age a memory of that
-    many slots can hold (batch, vocab + slots) when the ages are answer
-    candidates: the authors' vocabulary has as many time words as slots.
+    scores (batch, vocab), then, when the ages are answer candidates, one per
+    age of a slot (batch, vocab + slots), as the authors' vocabulary has one
+    time word per slot.
 
     Args:
         vocab_size: words in the vocabulary; id 0 is ``<pad>``, whose vectors stay zero.
@@ -159,19 +150,12 @@ class MemN2N(Module):
 
     def after_step(self):
         """Set the nil word's rows back to zero, as the authors' code does after every update."""
-        for table in self.tables + self._own_word_tables():
+        for table in self.tables:
             table.weight.data[PAD_ID] = 0
 
-    def _own_word_tables(self):
-        """Word tables besides the memory tables (layer-wise tying's question table)."""
-        return []
-
     def weight_matrices(self):
-        """Each table's word vectors and age vectors are the row blocks of one matrix.
-
-        In the authors' code the ages are words of the vocabulary, rows of the
-        same lookup table, so clipping a table's gradient measures both.
-        """
+        """Each table's word vectors and age vectors are the row blocks of one matrix, as in the
+        authors' code, whose ages are words of the vocabulary: clipping measures them together."""
         paired = {id(p) for t in self.tables + self.times for p in t.parameters()}
         tables = [[t.weight, a.weight] for t, a in zip(self.tables, self.times)] if self.times else \
             [[t.weight] for t in self.tables]
@@ -213,12 +197,10 @@ class MemN2N(Module):
         return self._positions[key]
 
     def _embed_memories(self, memories, times, mask):
-        """Every memory table's vectors (batch, slots, dim), its age vectors included.
+        """Every memory table's vectors (batch, slots, dim), bagged together as they read the same ids.
 
-        All tables read the same ids, so they are bagged together. With
-        temporal encoding a statement's age is its last word, at position J:
-        age a is row ``vocab_size + a`` of a table read as its words and then
-        its ages. An empty slot's age word is nil, as all its words are.
+        With temporal encoding a statement's age is its last word, at position J: age a is row
+        ``vocab_size + a`` of a table read as its words, then its ages; an empty slot's is nil.
         """
         batch, slots, words = memories.shape
         tables = [t.weight for t in self.tables]
@@ -298,8 +280,9 @@ class LayerwiseMemN2N(MemN2N):
     def _question_table(self):
         return self.question.weight
 
-    def _own_word_tables(self):
-        return [self.question]
+    def after_step(self):
+        super().after_step()
+        self.question.weight.data[PAD_ID] = 0
 
     def _next(self, u, o):
         return self.mix(u) + o
