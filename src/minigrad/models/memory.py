@@ -149,7 +149,7 @@ class MemN2N(Module):
             self.times = [Embedding(self.memory_size, self.dim, std=self.std) for _ in range(count)]
 
     def after_step(self):
-        """Set the nil word's rows back to zero, as the authors' code does after every update."""
+        """The nil rows back to zero, as the authors' code sets them after every update (call it after each step)."""
         for table in self.tables:
             table.weight.data[PAD_ID] = 0
 

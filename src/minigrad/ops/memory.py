@@ -104,10 +104,10 @@ class EmbeddingBag(Function):
         if self.padding is not None:
             grad[self.padding] = 0
         elif self.nil is not None and self.filled is not None:
-            grad[self.nil] += self._blank_gradient(xp, gy)
+            grad[self.nil] += self._blank_gradient(gy)
         return tuple(xp.split(grad, self.count, axis=1))
 
-    def _blank_gradient(self, xp, gy):
+    def _blank_gradient(self, gy):
         """The nil rows' gradient from the bags left out: each holds nil at every slot j, so sum_j l_j * g."""
         blank = gy[~self.filled].reshape(-1, gy.shape[-1]).sum(axis=0)
         weights = self.position.sum(axis=0) if self.position is not None else self.words
