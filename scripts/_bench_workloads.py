@@ -336,7 +336,8 @@ def minigrad_memory_trainer(data):
 
     One step is the run file's: summed cross-entropy (the batch mean times
     the batch size, as ``training.train_epoch`` does), every weight matrix's
-    gradient clipped on its own by its largest singular value, then plain SGD.
+    gradient clipped on its own by its largest singular value, then plain SGD,
+    then the nil rows set back to zero.
     """
     config = data.config
     np.random.seed(config.train.seed)
@@ -351,6 +352,7 @@ def minigrad_memory_trainer(data):
             (loss * len(answers)).backward()
             clip_each_matrix(matrices, clip, norm="spectral")
             optimizer.step()
+            model.after_step()  # the nil rows back to zero, as minigrad train does after every step
 
     return model, optimizer, train_on
 
