@@ -369,7 +369,8 @@ class Trainer:
         if self.s.sampling == "shuffle":  # minigrad's way: every question once, the last batch short
             order = self.rng.permutation(n)
             return [order[start:start + bs] for start in range(0, n, bs)]
-        return [self.rng.integers(0, n, size=bs) for _ in range(n // bs)]
+        # Drawn as the loop asks, so that each batch's draw and its noise's alternate as in train.m.
+        return (self.rng.integers(0, n, size=bs) for _ in range(n // bs))
 
     def evaluate(self, ex: Examples) -> float:
         """Error (%) without noise; batches taken in order (train.m's validation, test.m)."""
