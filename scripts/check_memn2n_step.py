@@ -42,24 +42,17 @@ BATCH = 32
 
 
 def reference_for(config):
-    """The reference's vocabulary, training examples and untrained model for the run file's tasks, and
-    where each task's questions start among the examples."""
+    """The reference set up for the run file's tasks (its untrained model included), and where each
+    task's training questions start among its examples."""
     tasks = list(range(1, 21)) if str(config.data.task) == "all" else [int(config.data.task)]
-    vocab = R.Vocab()
-    files = [R.task_file(t, "train", R.DATA_DIR) for t in tasks]
-    parsed = R.parse_babi(files, vocab)
-    for t in tasks:  # the test files' words join the vocabulary, as run_babi.m's parse does
-        R.parse_babi([R.task_file(t, "test", R.DATA_DIR)], vocab)
-    counts = [len(R.parse_babi([f], R.Vocab()).questions) for f in files]
-    starts = dict(zip(tasks, np.cumsum([0] + counts[:-1])))
-    slots = min(config.model.memory_size, parsed.max_sentences)
     settings = R.Settings(dim=config.model.embedding_dim, hops=config.model.hops)
-    trainer = R.Trainer(settings, len(vocab), slots, parsed.max_words, seed=0)
-    return vocab, R.build_examples(parsed, slots, parsed.max_words), trainer, slots, starts
+    ready = R.setup(tasks, settings, seed=0)
+    return ready, dict(zip(tasks, np.cumsum([0] + ready.per_task[:-1])))
 
 
-def copy_weights(model, our_vocab, ref_vocab, trainer, slots):
+def copy_weights(model, our_vocab, ready):
     """minigrad's tables into the reference's, row by row; returns the (reference id, minigrad id) pairs."""
+    ref_vocab, trainer, slots = ready.vocab, ready.trainer, ready.trainer.slots
     shared = [(i, our_vocab.index[w]) for w, i in ref_vocab.ids.items() if w in our_vocab.index]
     for k, table in enumerate(model.tables):
         rows = np.zeros(tuple(trainer.model.tables[k].shape), dtype=np.float32)
@@ -92,12 +85,13 @@ def main(argv=None):
     datasets, model, _ = build(config)
     for table in model.tables:
         table.weight.data[UNK_ID] = 0  # the reference's test-only words start at zero too
-    vocab, examples, trainer, slots, starts = reference_for(config)
-    shared = copy_weights(model, datasets.vocab, vocab, trainer, slots)
+    ready, starts = reference_for(config)
+    vocab, trainer, slots = ready.vocab, ready.trainer, ready.trainer.slots
+    shared = copy_weights(model, datasets.vocab, ready)
     print(f"answer candidates: minigrad {len(datasets.vocab) + slots}, the reference {len(vocab) + slots} "
           f"({len(shared)} words in both)")
     start = starts.get(args.task, 0)
-    reference_batch = trainer.batch_tensors(R.subset(examples, np.arange(start, start + BATCH)), noisy=False)
+    reference_batch = trainer.batch_tensors(R.subset(ready.train, np.arange(start, start + BATCH)), noisy=False)
     for linear_start in (True, False):
         compare(model, trainer, our_batch(datasets, args.task), reference_batch, shared, linear_start,
                 len(vocab), slots)

@@ -106,6 +106,7 @@ class Parsed:
     qwords: list = field(default_factory=list)
     max_words: int = 0       # longest statement or question, in words
     max_sentences: int = 0   # most statements in one story
+    file_questions: list = field(default_factory=list)  # questions in each file, in order
 
 
 class Vocab:
@@ -136,6 +137,7 @@ def parse_babi(paths, vocab: Vocab) -> Parsed:
     """
     out = Parsed()
     for path in paths:
+        before = len(out.questions)
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 tokens = line.split()
@@ -162,6 +164,7 @@ def parse_babi(paths, vocab: Vocab) -> Parsed:
                 else:
                     story.append(ids)
                     out.max_sentences = max(out.max_sentences, len(story))
+        out.file_questions.append(len(out.questions) - before)
     return out
 
 
@@ -424,6 +427,33 @@ def split_each_task(counts, settings: Settings):
     return np.concatenate(train), np.concatenate(valid)
 
 
+@dataclass
+class Setup:
+    """What run_babi.m (or run_babi_joint.m) has ready before training starts."""
+
+    vocab: Vocab
+    train: Examples   # every training question, in file order
+    tests: dict       # task -> its test questions
+    per_task: list    # how many training questions each task's file has, in order
+    trainer: Trainer  # the model, untrained, and the run's random generator
+
+
+def setup(tasks, settings: Settings, seed: int, data_dir: Path | str = DATA_DIR) -> Setup:
+    """Parse the tasks' training files, then each test file into the same vocabulary, and build the model."""
+    vocab = Vocab()
+    train_parsed = parse_babi([task_file(t, "train", data_dir) for t in tasks], vocab)
+    test_parsed = {t: parse_babi([task_file(t, "test", data_dir)], vocab) for t in tasks}  # the same dict grows
+    # CODE (config_babi.m): config.sz = min(50, size(story, 2)), the most
+    # statements of any training story, so short-story tasks get fewer slots
+    # (task 1: 10); config.voc_sz = length(dict) + sz with the test words in
+    # dict; config.max_words = the training parse's longest line + 1.
+    slots = min(settings.memory_cap, train_parsed.max_sentences)
+    words = train_parsed.max_words
+    return Setup(vocab, build_examples(train_parsed, slots, words),
+                 {t: build_examples(p, slots, words) for t, p in test_parsed.items()},
+                 train_parsed.file_questions, Trainer(settings, len(vocab), slots, words, seed))
+
+
 def train_task(task: int, seed: int, settings: Settings | None = None, data_dir: Path | str = DATA_DIR) -> dict:
     """Train and test one single-task model (run_babi.m with config_babi.m).
 
@@ -434,26 +464,16 @@ def train_task(task: int, seed: int, settings: Settings | None = None, data_dir:
     """
     settings = settings or single_settings()
     start = time.perf_counter()
-    vocab = Vocab()
-    train_parsed = parse_babi([task_file(task, "train", data_dir)], vocab)
-    test_parsed = parse_babi([task_file(task, "test", data_dir)], vocab)  # the same dict grows (run_babi.m)
-    # CODE (config_babi.m): config.sz = min(50, size(story, 2)), the most
-    # statements of any training story, so short-story tasks get fewer slots
-    # (task 1: 10); config.voc_sz = length(dict) + sz with the test words in
-    # dict; config.max_words = the training parse's longest line + 1.
-    slots = min(settings.memory_cap, train_parsed.max_sentences)
-    words = train_parsed.max_words
-    train_all = build_examples(train_parsed, slots, words)
-    test = build_examples(test_parsed, slots, words)
-    trainer = Trainer(settings, len(vocab), slots, words, seed)
-    train_idx, valid_idx = split_train_valid(len(train_all.answer), settings, trainer.rng)
-    train, valid = subset(train_all, train_idx), subset(train_all, valid_idx)
+    ready = setup([task], settings, seed, data_dir)
+    trainer = ready.trainer
+    train_idx, valid_idx = split_train_valid(len(ready.train.answer), settings, trainer.rng)
+    train, valid = subset(ready.train, train_idx), subset(ready.train, valid_idx)
     trainer.fit(train, valid)
     return dict(task=task, seed=seed,
                 train_error=trainer.train_running_error,
                 train_eval_error=trainer.evaluate(train),
                 valid_error=trainer.evaluate(valid),
-                test_error=trainer.evaluate(test),
+                test_error=trainer.evaluate(ready.tests[task]),
                 seconds=time.perf_counter() - start)
 
 
@@ -465,22 +485,15 @@ def train_joint(seed: int, settings: Settings | None = None, data_dir: Path | st
     """
     settings = settings or joint_settings()
     start = time.perf_counter()
-    vocab = Vocab()
-    train_parsed = parse_babi([task_file(t, "train", data_dir) for t in range(1, 21)], vocab)
-    per_task = [len(parse_babi([task_file(t, "train", data_dir)], Vocab()).questions) for t in range(1, 21)]
-    test_parsed = {t: parse_babi([task_file(t, "test", data_dir)], vocab) for t in range(1, 21)}
-    slots = min(settings.memory_cap, train_parsed.max_sentences)
-    words = train_parsed.max_words
-    train_all = build_examples(train_parsed, slots, words)
-    tests = {t: build_examples(p, slots, words) for t, p in test_parsed.items()}
-    trainer = Trainer(settings, len(vocab), slots, words, seed)
+    ready = setup(range(1, 21), settings, seed, data_dir)
+    trainer = ready.trainer
     if settings.valid_per_task:
-        train_idx, valid_idx = split_each_task(per_task, settings)
+        train_idx, valid_idx = split_each_task(ready.per_task, settings)
     else:
-        train_idx, valid_idx = split_train_valid(len(train_all.answer), settings, trainer.rng)
-    train, valid = subset(train_all, train_idx), subset(train_all, valid_idx)
+        train_idx, valid_idx = split_train_valid(len(ready.train.answer), settings, trainer.rng)
+    train, valid = subset(ready.train, train_idx), subset(ready.train, valid_idx)
     trainer.fit(train, valid)
-    test_errors = {t: trainer.evaluate(ex) for t, ex in tests.items()}
+    test_errors = {t: trainer.evaluate(ex) for t, ex in ready.tests.items()}
     return dict(seed=seed, train_error=trainer.train_running_error,
                 train_eval_error=trainer.evaluate(train), valid_error=trainer.evaluate(valid),
                 test_errors=test_errors, test_error=float(np.mean(list(test_errors.values()))),

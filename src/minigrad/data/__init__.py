@@ -12,7 +12,7 @@ Typical use::
 
 from .babi import (Question, Sentence, Story, data_dir, load_stories, load_task, parse_stories,
                    resolve_task, task_names, tokenize)
-from .batching import pad
+from .batching import batch_count, pad
 from .datasets import build_datasets
 from .lm import LMBatch, LMDataset, encode_context
 from .memory import MemoryBatch, MemoryDataset, encode_memory
@@ -24,7 +24,7 @@ __all__ = [
     "Question", "Sentence", "Story", "data_dir", "load_stories", "load_task", "parse_stories",
     "resolve_task", "task_names", "tokenize",
     "Datasets", "LMBatch", "LMDataset", "QABatch", "QADataset", "QAExample",
-    "build_datasets", "build_vocabulary", "encode_context", "encode_qa", "pad",
+    "batch_count", "build_datasets", "build_vocabulary", "encode_context", "encode_qa", "pad",
     "MemoryBatch", "MemoryDataset", "encode_memory",
     "PAD", "PAD_ID", "UNK", "UNK_ID", "Vocabulary",
 ]

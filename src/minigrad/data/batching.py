@@ -6,6 +6,8 @@ seeded with the run's seed gives the same order every run and a new order
 every epoch. The datasets themselves are in ``lm``, ``qa`` and ``memory``.
 """
 
+import math
+
 import numpy as np
 
 from ..errors import DataError
@@ -54,16 +56,22 @@ def batch_indices(n, batch_size, rng=None, drop_last=False, replacement=False):
     so).
     """
     if replacement and rng is not None:
-        return (rng.integers(0, n, batch_size) for _ in range(max(1, n // batch_size)))
+        return (rng.integers(0, n, batch_size) for _ in range(batch_count(n, batch_size, replacement=True)))
     return _chunks(_order(n, rng), batch_size, drop_last)
+
+
+def batch_count(n, batch_size, drop_last=False, replacement=False):
+    """How many batches ``batch_indices`` gives an epoch of ``n`` examples."""
+    if replacement:
+        return max(1, n // batch_size)
+    return n // batch_size if drop_last else math.ceil(n / batch_size)
 
 
 def _chunks(order, batch_size, drop_last):
     """Consecutive slices of ``order`` of ``batch_size`` (the last may be shorter unless dropped)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    stop = len(order) - len(order) % batch_size if drop_last else len(order)
-    for start in range(0, stop, batch_size):
+    for start in range(0, batch_count(len(order), batch_size, drop_last) * batch_size, batch_size):
         yield order[start:start + batch_size]
 
 

@@ -203,16 +203,14 @@ class MemN2N(Module):
         ``vocab_size + a`` of a table read as its words, then its ages; an empty slot's is nil.
         """
         batch, slots, words = memories.shape
-        tables = [t.weight for t in self.tables]
+        ids, tables = memories, [t.weight for t in self.tables]
         if self.times:
             xp = get_array_module(memories)
             ages = xp.where(mask, times + self.vocab_size, PAD_ID).astype(memories.dtype)
-            memories = xp.concatenate([memories, ages[..., None]], axis=-1)
+            ids = xp.concatenate([memories, ages[..., None]], axis=-1)
             tables = [ops.Concat.apply(t, a.weight, dim=0) for t, a in zip(tables, self.times)]
-        position = self._position(words, memories) if self.position_encoding else None
-        if position is not None and not self.times:
-            position = position[:-1]
-        bags = ops.EmbeddingBag.apply(*tables, ids=memories, position=position, nil=PAD_ID)
+        position = self._position(words, ids)[:ids.shape[-1]] if self.position_encoding else None
+        bags = ops.EmbeddingBag.apply(*tables, ids=ids, position=position, nil=PAD_ID)
         side = bags.reshape(batch, slots, len(self.tables), self.dim)
         return [side[:, :, i] for i in range(len(self.tables))]
 

@@ -66,7 +66,7 @@ class EmbeddingBag(Function):
         else:
             slot_tables = (side,) * words
         self.n_rows, self.count, self.position, self.padding = side.shape[0], len(weights), position, padding
-        self.nil, self.words = nil, words
+        self.nil = nil
         self.filled = None if blank is None else (ids != blank).any(axis=-1)
         if self.filled is None or self.filled.all():
             self.filled, self.ids = None, ids
@@ -110,7 +110,7 @@ class EmbeddingBag(Function):
     def _blank_gradient(self, gy):
         """The nil rows' gradient from the bags left out: each holds nil at every slot j, so sum_j l_j * g."""
         blank = gy[~self.filled].reshape(-1, gy.shape[-1]).sum(axis=0)
-        weights = self.position.sum(axis=0) if self.position is not None else self.words
+        weights = self.position.sum(axis=0) if self.position is not None else self.ids.shape[-1]
         return weights * blank
 
     def _scattered(self, xp, ids, g):

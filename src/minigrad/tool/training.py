@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ..data import batch_count
 from ..errors import CheckpointError, MinigradError, TrainingDiverged
 from ..optim import clip_each_matrix, clip_grad_norm
 from . import best as best_epoch, per_task, runs
@@ -38,8 +39,7 @@ def train_epoch(session, epoch, on_batch=None):
     total_loss = total = right = examples = 0
     matrices = session.model.weight_matrices() if per_parameter else None  # the grouping never changes
     train, size = session.datasets.train, config.data.batch_size
-    drop_last = config.data.drop_last and len(train) >= size
-    batches = session.threads.batches(train.batches(size, rng, drop_last, config.data.sampling == "replacement"))
+    batches = session.threads.batches(train.batches(size, rng, *_drawing(config.data, len(train))))
     for i, batch in enumerate(batches):
         # Under MPI: this rank's share of the batch, and after backward every rank's gradients summed.
         loss, n, r = batch_loss(session, session.world.share(batch))
@@ -118,13 +118,15 @@ def _saved_epoch(session):
         return 0
 
 
+def _drawing(data, n):
+    """(drop_last, replacement) for ``batches()`` of ``n`` training examples, as the ``data`` section says;
+    a set smaller than one batch keeps its short batch."""
+    return data.drop_last and n >= data.batch_size, data.sampling == "replacement"
+
+
 def n_batches(dataset, data):
     """How many batches an epoch of ``dataset`` has, as the ``data`` section draws them."""
-    if data.sampling == "replacement":
-        return max(1, len(dataset) // data.batch_size)
-    if data.drop_last and len(dataset) >= data.batch_size:
-        return len(dataset) // data.batch_size
-    return math.ceil(len(dataset) / data.batch_size)
+    return batch_count(len(dataset), data.batch_size, *_drawing(data, len(dataset)))
 
 
 def learning_rate(config, epoch):
