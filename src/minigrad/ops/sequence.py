@@ -37,16 +37,19 @@ def _times_transposed(xp, z, w, out):
     return out.T
 
 
-def _gate_scale_and_shift(xp, n, dtype):
-    """Row vectors that turn one tanh into the four gates' nonlinearities.
+def _gate_scale_and_shift(xp, batch, n, dtype):
+    """(4, batch, n) arrays, one block per gate, that turn one tanh into the
+    four gates' nonlinearities.
 
     sigmoid(z) = 0.5 tanh(0.5 z) + 0.5, so scaling i, f and o by 0.5 before
     and after a tanh and adding 0.5, while g keeps scale 1 and shift 0, gives
     sigmoid(i), sigmoid(f), tanh(g), sigmoid(o) with no temporary arrays.
+    They are full-sized rather than broadcast: numpy multiplies two arrays of
+    one shape about twice as fast as it broadcasts a smaller one.
     """
-    scale = xp.full(4 * n, 0.5, dtype=dtype)
-    shift = xp.full(4 * n, 0.5, dtype=dtype)
-    scale[2 * n : 3 * n], shift[2 * n : 3 * n] = 1, 0
+    scale = xp.full((4, batch, n), 0.5, dtype=dtype)
+    shift = xp.full((4, batch, n), 0.5, dtype=dtype)
+    scale[2], shift[2] = 1, 0
     return scale, shift
 
 
@@ -61,16 +64,25 @@ class LSTMLayer(Function):
     Output: (T + 1, B, H): the hidden vector of every step, then one more row
     holding the last cell state c_T, so that a sequence continued from
     (h_T, c_T) backpropagates into this one too.
+
+    Inside, the gates are kept gate-major, (T, 4, B, H) rather than
+    (T, B, 4H), so that each gate of a step is one contiguous (B, H) block:
+    numpy multiplies those about three times as fast as the strided column
+    blocks of (B, 4H), and OpenBLAS computes h @ W_hh as four (H, H)
+    products (one batched call) faster than as one (H, 4H) product, by about
+    a sixth at H = 100 and a quarter at H = 512.
     """
 
     def forward(self, xz, w_hh, h0, c0):
         xp = get_array_module(xz)
-        steps, n = xz.shape[0], w_hh.shape[0]
-        scale, shift = _gate_scale_and_shift(xp, n, xz.dtype)
+        steps, batch, n = xz.shape[0], xz.shape[1], w_hh.shape[0]
+        scale, shift = _gate_scale_and_shift(xp, batch, n, xz.dtype)
         # The scale inside the tanh goes on xz and W_hh once, rather than on z at every step.
         # It is 0.5 or 1, so the products are exactly what scaling z would give.
-        acts = xz * scale  # becomes the gate values i, f, g, o after their nonlinearities
-        w_scaled = w_hh * scale
+        acts = xp.empty((steps, 4, batch, n), dtype=xz.dtype)  # the gate values i, f, g, o once computed
+        xp.multiply(_gates_first(xp, xz, n), scale, out=acts)
+        w_gates = xp.empty((4, n, n), dtype=w_hh.dtype)  # W_hh's four (H, H) blocks, scaled
+        xp.multiply(_gates_first(xp, w_hh, n), scale[:, :1], out=w_gates)
         cs = xp.empty((steps,) + c0.shape, dtype=xz.dtype)
         tanh_cs = xp.empty_like(cs)
         out = xp.empty((steps + 1,) + c0.shape, dtype=xz.dtype)
@@ -79,14 +91,15 @@ class LSTMLayer(Function):
         h, c = h0, c0
         for t in range(steps):
             a = acts[t]
-            a += xp.matmul(h, w_scaled, out=recurrent)
+            a += xp.matmul(h, w_gates, out=recurrent)
             # sigmoid on i, f, o and tanh on g, as one tanh over all four blocks
             xp.tanh(a, out=a)
             a *= scale
             a += shift
-            c = xp.multiply(a[:, n : 2 * n], c, out=cs[t])
-            c += xp.multiply(a[:, :n], a[:, 2 * n : 3 * n], out=input_gated)
-            h = xp.multiply(a[:, 3 * n :], xp.tanh(c, out=tanh_cs[t]), out=out[t])
+            i, f, g, o = a
+            c = xp.multiply(f, c, out=cs[t])
+            c += xp.multiply(i, g, out=input_gated)
+            h = xp.multiply(o, xp.tanh(c, out=tanh_cs[t]), out=out[t])
         out[steps] = c
         self.saved = (acts, cs, tanh_cs, out[:steps], w_hh, h0, c0)
         return out
@@ -94,32 +107,52 @@ class LSTMLayer(Function):
     def backward(self, g_out):
         acts, cs, tanh_cs, hs, w_hh, h0, c0 = self.saved
         xp = get_array_module(g_out)
-        n = w_hh.shape[0]
-        # Every step's local derivatives at once, outside the sequential loop:
-        # sigmoid' = a (1 - a) for i, f, o and tanh' = 1 - g^2 for g, and the
-        # path from h_t back to c_t, o_t (1 - tanh^2 c_t).
-        slopes = acts * (1 - acts)
-        slopes[..., 2 * n : 3 * n] = 1 - acts[..., 2 * n : 3 * n] ** 2
-        h_to_c = acts[..., 3 * n :] * (1 - tanh_cs * tanh_cs)
-        c_prev = xp.concatenate([c0[None], cs[:-1]])
-        gz = xp.empty_like(acts)  # gradient at each step's gate pre-activations
+        steps, _, batch, n = acts.shape
+        through, c_to_h = _local_derivatives(acts, cs, tanh_cs, c0)
+        gz = xp.empty((steps, batch, 4 * n), dtype=acts.dtype)  # gradient at each step's gate pre-activations
         # The loop writes into these buffers instead of allocating new arrays each step.
-        gh_t = xp.zeros(h0.shape[::-1], dtype=h0.dtype)  # gradient at h, transposed (H, B)
+        gz_gates = xp.empty_like(acts[0])  # one step's gz, gate-major
+        gh_t = xp.zeros((n, batch), dtype=h0.dtype)  # gradient at h, transposed (H, B)
         gh, through_h = xp.empty_like(h0), xp.empty_like(h0)
         gc = g_out[-1].copy()  # gradient at c
-        for t in range(acts.shape[0] - 1, -1, -1):
-            a, z = acts[t], gz[t]
+        for t in range(steps - 1, -1, -1):
             xp.add(gh_t.T, g_out[t], out=gh)
-            gc += xp.multiply(gh, h_to_c[t], out=through_h)
-            xp.multiply(gc, a[:, 2 * n : 3 * n], out=z[:, :n])      # through i
-            xp.multiply(gc, c_prev[t], out=z[:, n : 2 * n])          # through f
-            xp.multiply(gc, a[:, :n], out=z[:, 2 * n : 3 * n])      # through g
-            xp.multiply(gh, tanh_cs[t], out=z[:, 3 * n :])           # through o
-            z *= slopes[t]
-            _times_transposed(xp, z, w_hh, out=gh_t)
-            gc *= a[:, n : 2 * n]
+            gc += xp.multiply(gh, c_to_h[t], out=through_h)
+            xp.multiply(gc, through[t, :3], out=gz_gates[:3])  # i, f and g reach h through c
+            xp.multiply(gh, through[t, 3], out=gz_gates[3])     # o reaches h directly
+            gz[t].reshape(batch, 4, n)[...] = xp.moveaxis(gz_gates, 0, 1)
+            _times_transposed(xp, gz[t], w_hh, out=gh_t)
+            gc *= acts[t, 1]  # through the forget gate to c_{t-1}
         g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
         return gz, g_w, xp.ascontiguousarray(gh_t.T), gc
+
+
+def _gates_first(xp, array, n):
+    """A view of (..., 4H), gates side by side, as gate-major (4, ..., H) for a
+    matrix, or (T, 4, ..., H) for a sequence."""
+    blocks = array.reshape(array.shape[:-1] + (4, n))
+    return xp.moveaxis(blocks, -2, 0 if array.ndim == 2 else 1)
+
+
+def _local_derivatives(acts, cs, tanh_cs, c0):
+    """Every step's local derivatives, for all steps at once before backward's
+    sequential loop, which then only multiplies them by gc and gh.
+
+    With the gate values a (acts, gate-major), sigmoid' = a (1 - a) and
+    tanh' = 1 - a^2. Returns ``through`` (T, 4, B, H), the derivatives of
+    c_t by the pre-activations of i, f and g (g sigmoid'(i), c_{t-1}
+    sigmoid'(f), i tanh'(g)) and of h_t by that of o (tanh c_t sigmoid'(o));
+    and ``c_to_h`` (T, B, H), the derivative of h_t by c_t, o (1 - tanh^2 c_t).
+    """
+    i, f, g, o = (acts[:, k] for k in range(4))
+    through = acts * (1 - acts)
+    through[:, 2] = 1 - g * g
+    through[:, 0] *= g
+    through[0, 1] *= c0
+    through[1:, 1] *= cs[:-1]
+    through[:, 2] *= i
+    through[:, 3] *= tanh_cs
+    return through, o * (1 - tanh_cs * tanh_cs)
 
 
 class RNNLayer(Function):
