@@ -496,8 +496,16 @@ def train_joint(seed: int, settings: Settings | None = None, data_dir: Path | st
     test_errors = {t: trainer.evaluate(ex) for t, ex in ready.tests.items()}
     return dict(seed=seed, train_error=trainer.train_running_error,
                 train_eval_error=trainer.evaluate(train), valid_error=trainer.evaluate(valid),
+                train_errors=task_train_errors(trainer, ready, train_idx),
                 test_errors=test_errors, test_error=float(np.mean(list(test_errors.values()))),
                 seconds=time.perf_counter() - start)
+
+
+def task_train_errors(trainer, ready: Setup, train_idx) -> dict:
+    """The final model's error (%) on each task's training questions (the validation ones left out)."""
+    ends = np.cumsum(ready.per_task)
+    task_of = np.searchsorted(ends, train_idx, side="right")  # question index -> task position
+    return {t: trainer.evaluate(subset(ready.train, train_idx[task_of == k])) for k, t in enumerate(range(1, 21))}
 
 
 def main(argv=None):
@@ -529,7 +537,7 @@ def main(argv=None):
     if args.joint:
         r = train_joint(args.seed, joint_settings(**overrides), args.data)
         for t, e in r["test_errors"].items():
-            print(f"task {t:2d} test error {e:6.2f}")
+            print(f"task {t:2d} test error {e:6.2f}  training error {r['train_errors'][t]:6.2f}")
         failed = sum(e > 5.0 for e in r["test_errors"].values())
         print(f"joint seed {args.seed}: train error {r['train_error']:.2f} (final model {r['train_eval_error']:.2f}) "
               f"| valid error {r['valid_error']:.2f} | mean test error {r['test_error']:.2f}, failed {failed} "
