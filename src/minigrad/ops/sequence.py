@@ -110,6 +110,7 @@ class LSTMLayer(Function):
         steps, _, batch, n = acts.shape
         through, c_to_h = _local_derivatives(acts, cs, tanh_cs, c0)
         gz = xp.empty((steps, batch, 4 * n), dtype=acts.dtype)  # gradient at each step's gate pre-activations
+        gz_blocks = gz.reshape(steps, batch, 4, n)
         # The loop writes into these buffers instead of allocating new arrays each step.
         gz_gates = xp.empty_like(acts[0])  # one step's gz, gate-major
         gh_t = xp.zeros((n, batch), dtype=h0.dtype)  # gradient at h, transposed (H, B)
@@ -120,7 +121,7 @@ class LSTMLayer(Function):
             gc += xp.multiply(gh, c_to_h[t], out=through_h)
             xp.multiply(gc, through[t, :3], out=gz_gates[:3])  # i, f and g reach h through c
             xp.multiply(gh, through[t, 3], out=gz_gates[3])     # o reaches h directly
-            gz[t].reshape(batch, 4, n)[...] = xp.moveaxis(gz_gates, 0, 1)
+            gz_blocks[t] = gz_gates.transpose(1, 0, 2)
             _times_transposed(xp, gz[t], w_hh, out=gh_t)
             gc *= acts[t, 1]  # through the forget gate to c_{t-1}
         g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
