@@ -53,6 +53,34 @@ def _gate_scale_and_shift(xp, batch, n, dtype):
     return scale, shift
 
 
+def _gates_first(xp, array, n):
+    """A view of (..., 4H), gates side by side, as gate-major (4, ..., H) for a
+    matrix, or (T, 4, ..., H) for a sequence."""
+    blocks = array.reshape(array.shape[:-1] + (4, n))
+    return xp.moveaxis(blocks, -2, 0 if array.ndim == 2 else 1)
+
+
+def _local_derivatives(acts, cs, tanh_cs, c0):
+    """Every step's local derivatives, for all steps at once before backward's
+    sequential loop, which then only multiplies them by gc and gh.
+
+    With the gate values a (acts, gate-major), sigmoid' = a (1 - a) and
+    tanh' = 1 - a^2. Returns ``through`` (T, 4, B, H), the derivatives of
+    c_t by the pre-activations of i, f and g (g sigmoid'(i), c_{t-1}
+    sigmoid'(f), i tanh'(g)) and of h_t by that of o (tanh c_t sigmoid'(o));
+    and ``c_to_h`` (T, B, H), the derivative of h_t by c_t, o (1 - tanh^2 c_t).
+    """
+    i, f, g, o = (acts[:, k] for k in range(4))
+    through = acts * (1 - acts)
+    through[:, 2] = 1 - g * g
+    through[:, 0] *= g
+    through[0, 1] *= c0
+    through[1:, 1] *= cs[:-1]
+    through[:, 2] *= i
+    through[:, 3] *= tanh_cs
+    return through, o * (1 - tanh_cs * tanh_cs)
+
+
 class LSTMLayer(Function):
     """An LSTM over a whole sequence: hs = LSTM(xz, W_hh, h0, c0).
 
@@ -126,34 +154,6 @@ class LSTMLayer(Function):
             gc *= acts[t, 1]  # through the forget gate to c_{t-1}
         g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
         return gz, g_w, xp.ascontiguousarray(gh_t.T), gc
-
-
-def _gates_first(xp, array, n):
-    """A view of (..., 4H), gates side by side, as gate-major (4, ..., H) for a
-    matrix, or (T, 4, ..., H) for a sequence."""
-    blocks = array.reshape(array.shape[:-1] + (4, n))
-    return xp.moveaxis(blocks, -2, 0 if array.ndim == 2 else 1)
-
-
-def _local_derivatives(acts, cs, tanh_cs, c0):
-    """Every step's local derivatives, for all steps at once before backward's
-    sequential loop, which then only multiplies them by gc and gh.
-
-    With the gate values a (acts, gate-major), sigmoid' = a (1 - a) and
-    tanh' = 1 - a^2. Returns ``through`` (T, 4, B, H), the derivatives of
-    c_t by the pre-activations of i, f and g (g sigmoid'(i), c_{t-1}
-    sigmoid'(f), i tanh'(g)) and of h_t by that of o (tanh c_t sigmoid'(o));
-    and ``c_to_h`` (T, B, H), the derivative of h_t by c_t, o (1 - tanh^2 c_t).
-    """
-    i, f, g, o = (acts[:, k] for k in range(4))
-    through = acts * (1 - acts)
-    through[:, 2] = 1 - g * g
-    through[:, 0] *= g
-    through[0, 1] *= c0
-    through[1:, 1] *= cs[:-1]
-    through[:, 2] *= i
-    through[:, 3] *= tanh_cs
-    return through, o * (1 - tanh_cs * tanh_cs)
 
 
 class RNNLayer(Function):
