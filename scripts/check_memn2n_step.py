@@ -42,12 +42,10 @@ BATCH = 32
 
 
 def reference_for(config):
-    """The reference set up for the run file's tasks (its untrained model included), and where each
-    task's training questions start among its examples."""
+    """The reference set up for the run file's tasks, its untrained model included."""
     tasks = list(range(1, 21)) if str(config.data.task) == "all" else [int(config.data.task)]
     settings = R.Settings(dim=config.model.embedding_dim, hops=config.model.hops)
-    ready = R.setup(tasks, settings, seed=0)
-    return ready, dict(zip(tasks, np.cumsum([0] + ready.per_task[:-1])))
+    return R.setup(tasks, settings, seed=0)
 
 
 def copy_weights(model, our_vocab, ready):
@@ -85,12 +83,12 @@ def main(argv=None):
     datasets, model, _ = build(config)
     for table in model.tables:
         table.weight.data[UNK_ID] = 0  # the reference's test-only words start at zero too
-    ready, starts = reference_for(config)
+    ready = reference_for(config)
     vocab, trainer, slots = ready.vocab, ready.trainer, ready.trainer.slots
     shared = copy_weights(model, datasets.vocab, ready)
     print(f"answer candidates: minigrad {len(datasets.vocab) + slots}, the reference {len(vocab) + slots} "
           f"({len(shared)} words in both)")
-    start = starts.get(args.task, 0)
+    start = ready.rows[args.task].start
     reference_batch = trainer.batch_tensors(R.subset(ready.train, np.arange(start, start + BATCH)), noisy=False)
     for linear_start in (True, False):
         compare(model, trainer, our_batch(datasets, args.task), reference_batch, shared, linear_start,

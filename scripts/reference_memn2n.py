@@ -416,15 +416,12 @@ def split_train_valid(n: int, settings: Settings, rng: np.random.Generator):
     return order[:cut], order[cut:]
 
 
-def split_each_task(counts, settings: Settings):
-    """minigrad's joint split: the last 10% of each task's questions, in file order."""
-    train, valid, start = [], [], 0
-    for n in counts:
-        cut = start + int(math.floor((1.0 - settings.valid_fraction) * n))
-        train.append(np.arange(start, cut))
-        valid.append(np.arange(cut, start + n))
-        start += n
-    return np.concatenate(train), np.concatenate(valid)
+def split_each_task(rows: dict, settings: Settings):
+    """minigrad's joint split: the last 10% of each task's questions (``rows``: task -> range), in file order."""
+    cuts = [(r.start, r.start + int(math.floor((1.0 - settings.valid_fraction) * len(r))), r.stop)
+            for r in rows.values()]
+    return (np.concatenate([np.arange(start, cut) for start, cut, _ in cuts]),
+            np.concatenate([np.arange(cut, stop) for _, cut, stop in cuts]))
 
 
 @dataclass
@@ -434,7 +431,7 @@ class Setup:
     vocab: Vocab
     train: Examples   # every training question, in file order
     tests: dict       # task -> its test questions
-    per_task: list    # how many training questions each task's file has, in order
+    rows: dict        # task -> the range of its questions in ``train``
     trainer: Trainer  # the model, untrained, and the run's random generator
 
 
@@ -449,9 +446,11 @@ def setup(tasks, settings: Settings, seed: int, data_dir: Path | str = DATA_DIR)
     # dict; config.max_words = the training parse's longest line + 1.
     slots = min(settings.memory_cap, train_parsed.max_sentences)
     words = train_parsed.max_words
+    ends = np.cumsum(train_parsed.file_questions).tolist()
+    rows = {t: range(end - n, end) for t, n, end in zip(tasks, train_parsed.file_questions, ends)}
     return Setup(vocab, build_examples(train_parsed, slots, words),
                  {t: build_examples(p, slots, words) for t, p in test_parsed.items()},
-                 train_parsed.file_questions, Trainer(settings, len(vocab), slots, words, seed))
+                 rows, Trainer(settings, len(vocab), slots, words, seed))
 
 
 def train_task(task: int, seed: int, settings: Settings | None = None, data_dir: Path | str = DATA_DIR) -> dict:
@@ -488,7 +487,7 @@ def train_joint(seed: int, settings: Settings | None = None, data_dir: Path | st
     ready = setup(range(1, 21), settings, seed, data_dir)
     trainer = ready.trainer
     if settings.valid_per_task:
-        train_idx, valid_idx = split_each_task(ready.per_task, settings)
+        train_idx, valid_idx = split_each_task(ready.rows, settings)
     else:
         train_idx, valid_idx = split_train_valid(len(ready.train.answer), settings, trainer.rng)
     train, valid = subset(ready.train, train_idx), subset(ready.train, valid_idx)
@@ -503,9 +502,8 @@ def train_joint(seed: int, settings: Settings | None = None, data_dir: Path | st
 
 def task_train_errors(trainer, ready: Setup, train_idx) -> dict:
     """The final model's error (%) on each task's training questions (the validation ones left out)."""
-    ends = np.cumsum(ready.per_task)
-    task_of = np.searchsorted(ends, train_idx, side="right")  # question index -> task position
-    return {t: trainer.evaluate(subset(ready.train, train_idx[task_of == k])) for k, t in enumerate(range(1, 21))}
+    return {t: trainer.evaluate(subset(ready.train, train_idx[(train_idx >= r.start) & (train_idx < r.stop)]))
+            for t, r in ready.rows.items()}
 
 
 def main(argv=None):

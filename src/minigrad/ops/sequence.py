@@ -70,7 +70,7 @@ def _local_derivatives(acts, cs, tanh_cs, c0):
     sigmoid'(f), i tanh'(g)) and of h_t by that of o (tanh c_t sigmoid'(o));
     and ``c_to_h`` (T, B, H), the derivative of h_t by c_t, o (1 - tanh^2 c_t).
     """
-    i, f, g, o = (acts[:, k] for k in range(4))
+    i, g, o = acts[:, 0], acts[:, 2], acts[:, 3]
     through = acts * (1 - acts)
     through[:, 2] = 1 - g * g
     through[:, 0] *= g
