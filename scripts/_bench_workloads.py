@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -228,6 +229,23 @@ def pytorch_qa_model(torch, data, hidden, fused=True):
 def pytorch_qa(torch, hidden, fused=True, data=None):
     data = data or qa_data()
     return _epochs(pytorch_qa_model(torch, data, hidden, fused)[1], data.train)
+
+
+def pytorch_qa_without_onednn(torch, hidden, data=None):
+    """nn.LSTM with oneDNN turned off: on CPU, PyTorch otherwise runs the
+    whole layer in oneDNN's fused LSTM kernel; off, it runs its own
+    step-by-step products and gate ops, the path minigrad's op is written like."""
+    runner = pytorch_qa(torch, hidden, data=data)
+
+    def off(fn):
+        def run():
+            with warnings.catch_warnings():  # the switch warns about Intel GPUs, which this is not about
+                warnings.simplefilter("ignore", UserWarning)
+                with torch.backends.mkldnn.flags(enabled=False):
+                    return fn()
+        return run
+
+    return Runner(off(runner.unit), off(runner.warmup))
 
 
 def minigrad_accuracy(model, test):

@@ -13,9 +13,11 @@ Workloads (one iteration = forward + backward + optimizer step):
 3. question answering on bAbI task 1 with minigrad's QuestionAnswerer
    (LSTM, embedding 50, hidden 100), Adam 1e-3, batch 32; time per epoch
    over the 1000 training questions (32 batches, stories left-padded to 66
-   tokens). PyTorch runs the same model with nn.LSTM (its fused kernel); the
-   "step-by-step" column runs nn.LSTMCell in a Python loop. The ratio is
-   against nn.LSTM.
+   tokens). PyTorch runs the same model with nn.LSTM, which on CPU runs the
+   whole layer in oneDNN's fused LSTM kernel; the "no oneDNN" column runs
+   nn.LSTM with oneDNN turned off (PyTorch's own per-step products and gate
+   ops), and the "step-by-step" column nn.LSTMCell in a Python loop. The
+   ratio is against nn.LSTM as it runs by default.
 4. the same at hidden 512.
 5. ``minigrad train configs/babi_rnn.yaml`` end to end in a subprocess
    (wall time; no PyTorch figure).
@@ -65,7 +67,8 @@ Options:
                     workload but 5 can be profiled.
     --json PATH     also write the figures as a JSON list, one object per
                     workload: workload, minigrad_s, pytorch_s, ratio, peak_mib,
-                    pytorch_step_s (null where a figure does not apply);
+                    pytorch_step_s, pytorch_plain_s (null where a figure
+                    does not apply);
                     with --accuracy, workload 3's object also has
                     minigrad_test_acc and pytorch_test_acc, and workload 6's
                     minigrad_test_error and pytorch_test_error (task 1).
@@ -116,6 +119,7 @@ class Spec(NamedTuple):
     minigrad: Callable  # () -> Runner
     pytorch: Optional[Callable] = None  # (torch) -> Runner
     pytorch_steps: Optional[Callable] = None  # (torch) -> Runner, the step-by-step variant
+    pytorch_plain: Optional[Callable] = None  # (torch) -> Runner, nn.LSTM without oneDNN
     peak_units: int = 0  # units run in the peak-memory subprocess
     hidden: int = 0  # the LSTM's hidden size, for the QA workloads
 
@@ -127,10 +131,12 @@ WORKLOADS = {
             lambda: W.minigrad_lesson(50), lambda torch: W.pytorch_lesson(torch, 50), peak_units=200),
     3: Spec("3 LSTM QA, hidden 100, batch 32 (per epoch)", "epoch", (5, 1), (1, 1),
             lambda: W.minigrad_qa(100), lambda torch: W.pytorch_qa(torch, 100),
-            lambda torch: W.pytorch_qa(torch, 100, fused=False), peak_units=1, hidden=100),
+            lambda torch: W.pytorch_qa(torch, 100, fused=False),
+            lambda torch: W.pytorch_qa_without_onednn(torch, 100), peak_units=1, hidden=100),
     4: Spec("4 LSTM QA, hidden 512, batch 32 (per epoch)", "epoch", (5, 1), (1, 1),
             lambda: W.minigrad_qa(512), lambda torch: W.pytorch_qa(torch, 512),
-            lambda torch: W.pytorch_qa(torch, 512, fused=False), peak_units=1, hidden=512),
+            lambda torch: W.pytorch_qa(torch, 512, fused=False),
+            lambda torch: W.pytorch_qa_without_onednn(torch, 512), peak_units=1, hidden=512),
     5: Spec("5 minigrad train configs/babi_rnn.yaml (wall)", "run", (5, 1), (1, 1), W.minigrad_cli),
     6: Spec("6 MemN2N, bAbI task 2, 50 memories, batch 32 (per epoch)", "epoch", (7, 3), (3, 1),
             W.minigrad_memory, W.pytorch_memory, peak_units=3),
@@ -150,12 +156,14 @@ def _seconds_per_call(fn, calls):
 
 
 def time_workload(spec, torch, quick):
-    """{"minigrad" | "pytorch" | "pytorch_step": [seconds per unit, one per repetition]}."""
+    """{"minigrad" | "pytorch" | "pytorch_step" | "pytorch_plain": [seconds per unit, one per repetition]}."""
     runners = {"minigrad": spec.minigrad()}
     if torch is not None and spec.pytorch is not None:
         runners["pytorch"] = spec.pytorch(torch)
     if torch is not None and spec.pytorch_steps is not None:
         runners["pytorch_step"] = spec.pytorch_steps(torch)
+    if torch is not None and spec.pytorch_plain is not None:
+        runners["pytorch_plain"] = spec.pytorch_plain(torch)
     for runner in runners.values():
         runner.warmup()
     times = {name: [] for name in runners}
@@ -249,7 +257,8 @@ def result_row(spec, times, peak):
     return {"workload": spec.label, "minigrad_s": _median(times.get("minigrad")),
             "pytorch_s": _median(times.get("pytorch")),
             "ratio": paired_ratio(times.get("minigrad"), times.get("pytorch")), "peak_mib": peak,
-            "pytorch_step_s": _median(times.get("pytorch_step"))}
+            "pytorch_step_s": _median(times.get("pytorch_step")),
+            "pytorch_plain_s": _median(times.get("pytorch_plain"))}
 
 
 def results_table(rows, all_times, note):
@@ -257,13 +266,14 @@ def results_table(rows, all_times, note):
 
     table = Table(title="minigrad vs PyTorch (CPU), median time per unit", caption=note)
     for column in ("workload", "minigrad", "PyTorch", "ratio\nmg / PT", "minigrad\npeak MiB",
-                   "PyTorch\nstep-by-step"):
+                   "PyTorch\nstep-by-step", "PyTorch\nno oneDNN"):
         table.add_column(column, justify="left" if column == "workload" else "right")
     for row, (spec, times) in zip(rows, all_times):
         ratio = f"{row['ratio']:.2f}" if row["ratio"] else "-"
         peak = f"{row['peak_mib']:.1f}" if row["peak_mib"] else "-"
         table.add_row(spec.label, _fmt(times.get("minigrad"), spec.unit), _fmt(times.get("pytorch"), spec.unit),
-                      ratio, peak, _fmt(times.get("pytorch_step"), spec.unit))
+                      ratio, peak, _fmt(times.get("pytorch_step"), spec.unit),
+                      _fmt(times.get("pytorch_plain"), spec.unit))
     return table
 
 
