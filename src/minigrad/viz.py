@@ -44,8 +44,9 @@ class Graph:
     root: int
 
 
-# Whole-sequence ops, and how many steps one ran: its input is time-major, (time, batch, features).
-_STEPS = {"LSTMLayer": lambda ctx: ctx.parents[0].shape[0], "RNNLayer": lambda ctx: ctx.parents[0].shape[0]}
+# Whole-sequence ops, and how many steps one ran: the RNN's input is time-major, (time, batch,
+# features); the LSTM's may be a table of rows, so it keeps its count.
+_STEPS = {"LSTMLayer": lambda ctx: ctx.steps, "RNNLayer": lambda ctx: ctx.parents[0].shape[0]}
 
 
 def _norm(array):

@@ -299,13 +299,16 @@ def _float64(*modules):
                                        lambda: LSTMCell(4, 5, None), lambda: GRUCell(4, 5, None)],
                          ids=["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("vocab_size", [6, 40], ids=["table-projected", "tokens-projected"])
-def test_run_on_ids_equals_run_on_the_looked_up_vectors(make_cell, vocab_size):
+@pytest.mark.parametrize("padding_idx", [None, 0], ids=["no-padding", "padding-0"])
+def test_run_on_ids_equals_run_on_the_looked_up_vectors(make_cell, vocab_size, padding_idx):
     """Folding the input product into the embedding table changes the order
-    of the arithmetic only: outputs and every gradient match the plain path."""
+    of the arithmetic only: outputs and every gradient match the plain path,
+    the padding row held at zero on both."""
     np.random.seed(1)
-    embedding, cell = Embedding(vocab_size, 4), make_cell()
+    embedding, cell = Embedding(vocab_size, 4, padding_idx=padding_idx), make_cell()
     _float64(embedding, cell)
-    ids = np.random.randint(0, vocab_size, size=(7, 3))  # time-major
+    embedding.weight.data[0] = 0.5  # a padding row must not be read, whatever it holds
+    ids = np.random.randint(-vocab_size, vocab_size, size=(7, 3))  # time-major; negative ids count from the end
     results = []
     for run in (lambda: cell.run_on_ids(embedding, ids), lambda: cell.run(embedding(ids))):
         for p in embedding.parameters() + cell.parameters():
@@ -315,6 +318,13 @@ def test_run_on_ids_equals_run_on_the_looked_up_vectors(make_cell, vocab_size):
         results.append([hs.numpy()] + [p.grad.numpy() for p in embedding.parameters() + cell.parameters()])
     for folded, plain in zip(*results):
         np.testing.assert_allclose(folded, plain, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad_id", [6, -7])
+def test_an_id_outside_the_table_is_refused_not_wrapped(bad_id):
+    ids = np.array([[0, 1], [bad_id, 2]])
+    with pytest.raises(IndexError, match=f"id {bad_id} is out of range for a table of 6 rows"):
+        LSTMCell(4, 5, None).run_on_ids(Embedding(6, 4), ids)
 
 
 def test_run_on_ids_projects_the_table_only_for_small_vocabularies(monkeypatch):

@@ -67,6 +67,11 @@ def _rnn(xz, w, h, activation):
     return np.stack(hs)
 
 
+# Ids (time, batch) into a 3-row table: repeats, so rows sum several steps'
+# gradients, and -1, which counts from the end as in indexing.
+_TABLE_ROWS = np.array([[0, 2], [1, 1], [-1, 0], [2, 2]])
+
+
 def _lstm(xz, w, h, c):
     """Reference LSTM recurrence, one step at a time (gate blocks i, f, g, o)."""
     hs = []
@@ -208,6 +213,10 @@ CASES = [
          [normal(6, 4), fixed([0, 1, 2, 0, 3, 1])], lambda x, t: _cross_entropy(x, t, ignore=0)),
     case("lstm_layer", "T=4 B=2 H=3", lambda xz, w, h0, c0: LSTMLayer.apply(xz, w, h0, c0),
          [normal(4, 2, 12), normal(3, 12), normal(2, 3), normal(2, 3)], lambda xz, w, h0, c0: _lstm(xz, w, h0, c0)),
+    case("lstm_layer", "rows of a table T=4 B=2 H=3 V=3",
+         lambda table, w, h0, c0: LSTMLayer.apply(table, w, h0, c0, rows=_TABLE_ROWS),
+         [normal(3, 12), normal(3, 12), normal(2, 3), normal(2, 3)],
+         lambda table, w, h0, c0: _lstm(table[_TABLE_ROWS], w, h0, c0)),
     case("rnn_layer", "tanh T=5 B=2 H=3", lambda xz, w, h0: RNNLayer.apply(xz, w, h0, activation="tanh"),
          [normal(5, 2, 3), normal(3, 3), normal(2, 3)], lambda xz, w, h0: _rnn(xz, w, h0, np.tanh)),
     case("rnn_layer", "sigmoid T=5 B=2 H=3", lambda xz, w, h0: RNNLayer.apply(xz, w, h0, activation="sigmoid"),

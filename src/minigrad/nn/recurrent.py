@@ -105,8 +105,11 @@ class _ProjectedCell(_Cell):
         # projection's own product shrinks from N rows to V.
         if embedding.vocab_size > 2 * embedding.dim:
             return super().run_on_ids(embedding, ids, state)
-        table = self.project(embedding.weight)
-        return self.run_projected(F.embedding(table, as_indices(ids)), state)
+        return self.run_on_table(self.project(embedding.table()), as_indices(ids), state)
+
+    def run_on_table(self, table, ids, state=None):
+        """``run_projected`` on the rows of the projected table that ``ids`` pick."""
+        return self.run_projected(F.embedding(table, ids), state)
 
 
 class RNNCell(_ProjectedCell):
@@ -193,8 +196,16 @@ class LSTMCell(_ProjectedCell):
     def run_projected(self, xz, state=None):
         """The whole sequence in one ``LSTMLayer`` op, which loops over time
         with the hidden rows of ``w_gates``."""
-        h, c = self.init_hidden(xz.shape[1]) if state is None else state
-        out = LSTMLayer.apply(xz, self.w_gates.weight[self.n_inputs :], as_tensor(h), as_tensor(c))
+        return self._run_layer(xz, state)
+
+    def run_on_table(self, table, ids, state=None):
+        # The op picks the table's rows itself, straight into its own buffer.
+        return self._run_layer(table, state, rows=ids)
+
+    def _run_layer(self, xz, state, rows=None):
+        batch = (xz if rows is None else rows).shape[1]
+        h, c = self.init_hidden(batch) if state is None else state
+        out = LSTMLayer.apply(xz, self.w_gates.weight[self.n_inputs :], as_tensor(h), as_tensor(c), rows=rows)
         hs = out[:-1]  # the op appends the last cell state as one more row
         return hs, (hs[-1], out[-1])
 

@@ -4,8 +4,9 @@ and backward, on raw arrays.
 Unrolled one op per step, an LSTM over 66 steps is some 300 graph nodes,
 each paying Python bookkeeping for a few microseconds of arithmetic. Here the
 input's contribution to every gate, ``x @ W_ih + b``, is computed for all
-steps by the caller in one large matrix product (``xz``); the op then loops
-over time doing only what must be sequential, ``h @ W_hh`` and the gate
+steps by the caller in one large matrix product (``xz``; for word ids, the
+LSTM can take the embedding table times W_ih and pick its rows itself); the
+op then loops over time doing only what must be sequential, ``h @ W_hh`` and the gate
 arithmetic, into preallocated arrays. Backward walks time in reverse
 (backpropagation through time) and gets the gradient of ``W_hh`` for all
 steps from one matrix product at the end.
@@ -15,7 +16,7 @@ contiguous.
 """
 
 from ..autograd import Function
-from ..backend import get_array_module
+from ..backend import get_array_module, sum_rows_by_index
 from .elementwise import sigmoid
 
 
@@ -60,6 +61,37 @@ def _gates_first(xp, array, n):
     return xp.moveaxis(blocks, -2, 0 if array.ndim == 2 else 1)
 
 
+def _scaled_inputs(xp, xz, rows, scale):
+    """Every step's input term of the gates, gate-major (T, 4, B, H) and
+    times ``scale``: from xz (T, B, 4H), or with ``rows`` (T, B) from the
+    rows of the table xz (V, 4H) those ids pick.
+
+    A table is scaled while it is small and its rows are gathered straight
+    into place with one fancy index, rather than gathered into a (T, B, 4H)
+    array that would then be copied gate-major: one pass over the
+    (T, 4, B, H) values instead of two. (``take`` into a preallocated array
+    would be two passes again: numpy buffers it.)
+    """
+    n = scale.shape[-1]
+    if rows is None:
+        steps, batch = xz.shape[:2]
+        acts = xp.empty((steps, 4, batch, n), dtype=xz.dtype)
+        return xp.multiply(_gates_first(xp, xz, n), scale, out=acts)
+    vocab = xz.shape[0]
+    table = (_gates_first(xp, xz, n) * scale[:, :1]).reshape(4 * vocab, n)  # gate k of word r: row k V + r
+    picks = _table_rows(rows, vocab)[:, None, :] + vocab * xp.arange(4)[:, None]  # (T, 4, B)
+    return table[picks]
+
+
+def _table_rows(ids, vocab):
+    """``ids`` as rows of a table of ``vocab`` rows, negative ones counted from
+    the end as in indexing; an id outside [-vocab, vocab) raises IndexError."""
+    outside = (ids < -vocab) | (ids >= vocab)
+    if outside.any():
+        raise IndexError(f"LSTMLayer: id {int(ids[outside][0])} is out of range for a table of {vocab} rows")
+    return ids % vocab
+
+
 def _local_derivatives(acts, cs, tanh_cs, c0):
     """Every step's local derivatives, for all steps at once before backward's
     sequential loop, which then only multiplies them by gc and gh.
@@ -88,7 +120,10 @@ class LSTMLayer(Function):
 
         c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g),   h_t = sigmoid(o) tanh(c_t)
 
-    Inputs: xz (T, B, 4H), W_hh (H, 4H), h0 and c0 (B, H).
+    Inputs: xz (T, B, 4H), W_hh (H, 4H), h0 and c0 (B, H). With ``rows``,
+    an integer array (T, B), xz is instead a table (V, 4H) and step t's input
+    term for example b is its row ``rows[t, b]``: an embedding table already
+    multiplied by the input weights, whose gradient comes back as the table's.
     Output: (T + 1, B, H): the hidden vector of every step, then one more row
     holding the last cell state c_T, so that a sequence continued from
     (h_T, c_T) backpropagates into this one too.
@@ -101,14 +136,15 @@ class LSTMLayer(Function):
     a sixth at H = 100 and a quarter at H = 512.
     """
 
-    def forward(self, xz, w_hh, h0, c0):
+    def forward(self, xz, w_hh, h0, c0, rows=None):
         xp = get_array_module(xz)
-        steps, batch, n = xz.shape[0], xz.shape[1], w_hh.shape[0]
+        batch, n = h0.shape
+        self.rows, self.table_size = rows, xz.shape[0]
         scale, shift = _gate_scale_and_shift(xp, batch, n, xz.dtype)
         # The scale inside the tanh goes on xz and W_hh once, rather than on z at every step.
         # It is 0.5 or 1, so the products are exactly what scaling z would give.
-        acts = xp.empty((steps, 4, batch, n), dtype=xz.dtype)  # the gate values i, f, g, o once computed
-        xp.multiply(_gates_first(xp, xz, n), scale, out=acts)
+        acts = _scaled_inputs(xp, xz, rows, scale)  # becomes the gate values i, f, g, o
+        self.steps = steps = acts.shape[0]
         w_gates = xp.empty((4, n, n), dtype=w_hh.dtype)  # W_hh's four (H, H) blocks, scaled
         xp.multiply(_gates_first(xp, w_hh, n), scale[:, :1], out=w_gates)
         cs = xp.empty((steps,) + c0.shape, dtype=xz.dtype)
@@ -153,7 +189,15 @@ class LSTMLayer(Function):
             _times_transposed(xp, gz[t], w_hh, out=gh_t)
             gc *= acts[t, 1]  # through the forget gate to c_{t-1}
         g_w = _previous(hs, h0).T @ gz.reshape(-1, gz.shape[-1]) if self.needs_input_grad[1] else None
-        return gz, g_w, xp.ascontiguousarray(gh_t.T), gc
+        return self._input_gradient(gz), g_w, xp.ascontiguousarray(gh_t.T), gc
+
+    def _input_gradient(self, gz):
+        """gz itself, or with ``rows`` the table's gradient: each row's sum of the steps that picked it."""
+        if self.rows is None:
+            return gz
+        if not self.needs_input_grad[0]:
+            return None
+        return sum_rows_by_index(self.rows.reshape(-1), gz.reshape(-1, gz.shape[-1]), self.table_size)
 
 
 class RNNLayer(Function):
