@@ -134,12 +134,23 @@ def test_an_epoch_that_ends_with_its_last_probe_still_chooses():
         assert plan.chosen == [2] and plan.quiet_choice == 2
 
 
-def test_an_epoch_too_short_to_measure_runs_on_one_thread():
+def test_an_epoch_too_short_to_measure_ends_on_one_thread():
     plan = _tuned(QUIET, QUIET)
     with plan:
         _run_epoch(plan, 5, {1: 1.0, 2: 0.1})
         _run_epoch(plan, 5, {1: 1.0, 2: 0.1})
         assert plan.threads == 1 and plan.chosen == [1, 1] and plan.quiet_choice is None
+
+
+def test_short_epochs_add_their_probes_up_to_one_measurement():
+    # An epoch of 5 batches cannot time 8 on each count; four such quiet epochs can, with a
+    # busy one between them that neither probes nor loses what was timed.
+    plan = _tuned(QUIET, QUIET, BUSY, QUIET, QUIET, QUIET)
+    with plan:
+        for _ in range(6):
+            _run_epoch(plan, 5, {1: 1.0, 2: 0.6})
+    assert plan.chosen == [1, 1, 1, 1, 2, 2] and plan.quiet_choice == 2
+    assert [len(seconds) for seconds in plan.probes.values()] == [8, 8]
 
 
 def test_others_load_is_the_cores_busy_time_less_our_own():

@@ -16,8 +16,9 @@ So by default (``train.threads: auto``) each epoch decides from two facts:
   others used half a core or more, the epoch runs on one thread.
 - on a quiet machine, whether two threads are faster for this model: the
   first epoch that starts on a quiet machine alternates one and two threads
-  over its first batches and keeps the faster per batch, and later quiet
-  epochs reuse that answer.
+  over its first batches and keeps the faster per batch (an epoch with too
+  few batches leaves the rest of the probes to the next quiet ones), and
+  later quiet epochs reuse that answer.
 
 A run starts on one thread and reads the load as soon as enough time has
 passed to read it (``MIN_WINDOW``); an epoch that starts too soon after the
@@ -143,6 +144,7 @@ class TunedThreads(FixedThreads):
         super().__init__(CHOICES[0], controller)
         self.load, self.clock = load, clock
         self.quiet_choice = None  # the faster count on a quiet machine, once measured
+        self.probes = {count: [] for count in CHOICES}  # seconds of the batches timed on each count so far
         self.chosen = []  # the count each epoch settled on
 
     def batches(self, batches):
@@ -164,26 +166,29 @@ class TunedThreads(FixedThreads):
         yield from batches
 
     def _measure(self, batches):
-        """Alternate the counts over the first batches, then keep the faster."""
-        seconds = {count: [] for count in CHOICES}
-        probes = PROBE_BATCHES * len(CHOICES)
-        for i, batch in enumerate(batches):
-            if i >= probes:
+        """Alternate the counts batch by batch until each has PROBE_BATCHES timed, then keep the faster.
+
+        An epoch of fewer batches than that leaves the rest of the measurement
+        to the next quiet epoch, and its own last count is one thread.
+        """
+        for batch in batches:
+            if self.quiet_choice is not None:
                 yield batch
                 continue
-            self.set(CHOICES[i % len(CHOICES)])  # alternate, so a change in load or batch size hits every count alike
+            timed = sum(len(seconds) for seconds in self.probes.values())
+            self.set(CHOICES[timed % len(CHOICES)])  # alternate, so a change in load or batch size hits every count alike
             start = self.clock()
             yield batch
-            seconds[self.threads].append(self.clock() - start)
-            if i == probes - 1:  # chosen once the last probe is timed, even when the epoch ends there
-                self._choose(seconds)
-        if len(seconds[CHOICES[-1]]) < PROBE_BATCHES:  # too short an epoch to tell: one thread
+            self.probes[self.threads].append(self.clock() - start)
+            if min(len(seconds) for seconds in self.probes.values()) == PROBE_BATCHES:
+                self._choose()  # even when the epoch ends with this batch
+        if self.quiet_choice is None:
             self.set(CHOICES[0])
             self.chosen.append(CHOICES[0])
 
-    def _choose(self, seconds):
-        """Keep the faster count from now on; the load was read as quiet just before measuring."""
-        one, two = (statistics.median(seconds[count]) for count in CHOICES)
+    def _choose(self):
+        """Keep the faster count from now on; the load was read as quiet before each probing epoch."""
+        one, two = (statistics.median(self.probes[count]) for count in CHOICES)
         self.quiet_choice = CHOICES[1] if two <= SECOND_THREAD_GAIN * one else CHOICES[0]
         self.set(self.quiet_choice)
         self.chosen.append(self.quiet_choice)
