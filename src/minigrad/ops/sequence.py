@@ -79,7 +79,8 @@ def _scaled_inputs(xp, xz, rows, scale):
         return xp.multiply(_gates_first(xp, xz, n), scale, out=acts)
     vocab = xz.shape[0]
     table = (_gates_first(xp, xz, n) * scale[:, :1]).reshape(4 * vocab, n)  # gate k of word r: row k V + r
-    picks = _table_rows(rows, vocab)[:, None, :] + vocab * xp.arange(4)[:, None]  # (T, 4, B)
+    ids = _table_rows(rows, vocab)
+    picks = ids[:, None, :] + vocab * get_array_module(ids).arange(4)[:, None]  # (T, 4, B), where the ids live
     return table[picks]
 
 
