@@ -158,12 +158,9 @@ def _seconds_per_call(fn, calls):
 def time_workload(spec, torch, quick):
     """{"minigrad" | "pytorch" | "pytorch_step" | "pytorch_plain": [seconds per unit, one per repetition]}."""
     runners = {"minigrad": spec.minigrad()}
-    if torch is not None and spec.pytorch is not None:
-        runners["pytorch"] = spec.pytorch(torch)
-    if torch is not None and spec.pytorch_steps is not None:
-        runners["pytorch_step"] = spec.pytorch_steps(torch)
-    if torch is not None and spec.pytorch_plain is not None:
-        runners["pytorch_plain"] = spec.pytorch_plain(torch)
+    if torch is not None:
+        variants = {"pytorch": spec.pytorch, "pytorch_step": spec.pytorch_steps, "pytorch_plain": spec.pytorch_plain}
+        runners.update({name: make(torch) for name, make in variants.items() if make is not None})
     for runner in runners.values():
         runner.warmup()
     times = {name: [] for name in runners}

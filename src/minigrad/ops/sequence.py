@@ -64,7 +64,7 @@ def _gates_first(xp, array, n):
 def _scaled_inputs(xp, xz, rows, scale):
     """Every step's input term of the gates, gate-major (T, 4, B, H) and
     times ``scale``: from xz (T, B, 4H), or with ``rows`` (T, B) from the
-    rows of the table xz (V, 4H) those ids pick.
+    rows of the table xz (V, 4H) those ids, already in [0, V), pick.
 
     A table is scaled while it is small and its rows are gathered straight
     into place with one fancy index, rather than gathered into a (T, B, 4H)
@@ -79,8 +79,7 @@ def _scaled_inputs(xp, xz, rows, scale):
         return xp.multiply(_gates_first(xp, xz, n), scale, out=acts)
     vocab = xz.shape[0]
     table = (_gates_first(xp, xz, n) * scale[:, :1]).reshape(4 * vocab, n)  # gate k of word r: row k V + r
-    ids = _table_rows(rows, vocab)
-    picks = ids[:, None, :] + vocab * get_array_module(ids).arange(4)[:, None]  # (T, 4, B), where the ids live
+    picks = rows[:, None, :] + vocab * get_array_module(rows).arange(4)[:, None]  # (T, 4, B), where the ids live
     return table[picks]
 
 
@@ -140,11 +139,12 @@ class LSTMLayer(Function):
     def forward(self, xz, w_hh, h0, c0, rows=None):
         xp = get_array_module(xz)
         batch, n = h0.shape
-        self.rows, self.table_size = rows, xz.shape[0]
+        self.table_size = xz.shape[0]
+        self.rows = None if rows is None else _table_rows(rows, self.table_size)  # checked once, for both passes
         scale, shift = _gate_scale_and_shift(xp, batch, n, xz.dtype)
         # The scale inside the tanh goes on xz and W_hh once, rather than on z at every step.
         # It is 0.5 or 1, so the products are exactly what scaling z would give.
-        acts = _scaled_inputs(xp, xz, rows, scale)  # becomes the gate values i, f, g, o
+        acts = _scaled_inputs(xp, xz, self.rows, scale)  # becomes the gate values i, f, g, o
         self.steps = steps = acts.shape[0]
         w_gates = xp.empty((4, n, n), dtype=w_hh.dtype)  # W_hh's four (H, H) blocks, scaled
         xp.multiply(_gates_first(xp, w_hh, n), scale[:, :1], out=w_gates)
