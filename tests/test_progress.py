@@ -37,6 +37,56 @@ def test_sixty_epochs_in_a_24_row_terminal_keep_the_newest_rows_and_the_bar_in_v
     assert len(full) > 60  # the table printed when the run ends has every epoch
 
 
+def _run_in_a_terminal(command, cwd, rows=24, columns=100):
+    """Everything ``command`` writes to a real pseudo-terminal of ``rows`` x ``columns``, once it exits."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child, whose fd 1 is the terminal: set its size, then become the command
+        try:
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+            os.chdir(cwd)
+            os.execv(command[0], command)
+        finally:
+            os._exit(127)  # never return into the test runner from the child
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child has closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    return out.decode("utf-8", "replace")
+
+
+def test_a_real_24_row_terminal_shows_the_newest_epochs_and_the_bar_while_training(tmp_path):
+    import re
+
+    config = write_config(tmp_path, TINY_LM, train={"epochs": 60, "seed": 0})
+    text = _run_in_a_terminal([sys.executable, "-m", "minigrad", "train", str(config)], tmp_path)
+    # The live view redraws itself in place: each frame after the first starts by moving the cursor up.
+    frames = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", frame).replace("\r", "")
+              for frame in re.split(r"(?:\x1b\[2K\x1b\[1A)+\x1b\[2K", text)]
+    live = [frame for frame in frames if re.search(r"epoch \d+/60 ", frame)]
+    assert live, "no live frame with the progress bar reached the terminal"
+    last = [line for line in live[-1].split("\n") if line.strip()]
+    if live[-1] is frames[-1]:  # the run's final output follows the last frame: keep the frame alone
+        last = last[: next(i for i, line in enumerate(last) if "epoch" in line and "/60 " in line) + 1]
+    assert len(last) <= 24  # it fits the screen
+    shown = [int(m.group(1)) for line in last if (m := re.match(r"[│|]\s+(\d+)\s+[│|]", line))]
+    bar = int(re.search(r"epoch (\d+)/60 ", last[-1]).group(1))
+    assert shown and shown[-1] >= bar - 1 and min(shown) > 1  # the newest epochs, the oldest scrolled away
+    assert "left" in last[-1]  # the bar, with the time left, is the last line on screen
+    assert "60 " in text and "saved to" in text  # and the whole run still ends with its report
+
+
 def test_a_line_per_epoch_with_the_time_left():
     assert epoch_line(_row(3), 120, 130.4) == ("epoch 3/120  train loss 0.3333  acc 0.500  test loss 2.0000  "
                                                "acc 0.030  1.5s  left 2m10s")
